@@ -1,0 +1,202 @@
+"""Command line: ``python -m benchmarks [--smoke] [--json FILE] [--rst FILE] ...``."""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import platform
+import subprocess
+import sys
+from typing import Any
+
+from . import contestants as contestants_module
+from . import measure, report, scenarios as scenarios_module
+
+SMOKE = {"rounds": 3, "number": 3, "warmup": 1, "startup_reps": 1}
+FULL = {"rounds": 31, "number": 200, "warmup": 50, "startup_reps": 7}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Bare Flask, flask-cors and flask_crossorigin side by side, interleaved, medians in µs.",
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny counts, a few seconds; for CI (no timing asserted)")
+    parser.add_argument("--rounds", type=int, help=f"interleaved rounds (default {FULL['rounds']})")
+    parser.add_argument("--number", type=int, help=f"requests per timed sample (default {FULL['number']})")
+    parser.add_argument("--warmup", type=int, help=f"untimed requests per case first (default {FULL['warmup']})")
+    parser.add_argument("--startup-reps", type=int, help=f"repetitions of each start-up (default {FULL['startup_reps']})")
+    parser.add_argument("--only", action="append", metavar="GLOB", help="scenarios to run (repeatable, fnmatch)")
+    parser.add_argument(
+        "--contestants",
+        default=",".join(contestants_module.ALL_KEYS),
+        help="comma-separated subset of: " + ", ".join(contestants_module.ALL_KEYS),
+    )
+    parser.add_argument("--no-startup", action="store_true", help="skip start-up cost and memory per policy")
+    parser.add_argument("--seed", type=int, default=4, help="seed of the round order shuffle")
+    parser.add_argument("--json", metavar="FILE", help="write the full results (with every sample) as JSON")
+    parser.add_argument("--rst", metavar="FILE", help="write the results table as an RST list-table")
+    parser.add_argument(
+        "--profile",
+        metavar="SCENARIO",
+        help="instead of benchmarking, profile one scenario for --contestants (cProfile, or --profiler)",
+    )
+    parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but the final table")
+    args = parser.parse_args(argv)
+    base = SMOKE if args.smoke else FULL
+    for name, value in base.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        commit = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "python": f"Python {platform.python_version()} ({platform.python_implementation()})",
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "nproc": os.cpu_count(),
+        "commit": commit,
+        "argv": sys.argv[1:],
+    }
+
+
+def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
+    """Run the benchmark and return the results document (what --json writes)."""
+    args = parse_args(argv)
+    say = (lambda *a: None) if (args.quiet or log is None) else (lambda *a: print(*a, file=log, flush=True))
+    keys = tuple(k.strip() for k in args.contestants.split(",") if k.strip())
+    if contestants_module.BARE not in keys:
+        keys = (contestants_module.BARE, *keys)  # overheads are measured against it
+    contestants, skipped = contestants_module.load(keys)
+    chosen = [
+        s for s in scenarios_module.all_scenarios() if not args.only or any(fnmatch.fnmatch(s.name, g) for g in args.only)
+    ]
+    say(f"building {len(chosen)} scenarios x {len(contestants)} contestants ...")
+    cases = measure.prepare(chosen, contestants)
+
+    say(f"timing: {args.rounds} interleaved rounds of {args.number} requests per case ...")
+    step = max(1, args.rounds // 10)
+    samples = measure.run_rounds(
+        cases,
+        args.rounds,
+        args.number,
+        args.warmup,
+        seed=args.seed,
+        progress=lambda r: say(f"  round {r}/{args.rounds}") if r % step == 0 else None,
+    )
+
+    scenario_docs: dict[str, Any] = {}
+    for s in chosen:
+        bare = samples.get((s.name, contestants_module.BARE))
+        entries: dict[str, Any] = {}
+        for case in (c for c in cases if c.scenario is s):
+            key = case.contestant.key
+            entry: dict[str, Any] = {"status": case.status, "problem": case.problem}
+            entry["response_header_bytes"] = case.response_header_bytes
+            if (s.name, key) in samples:
+                entry.update(report.summarize(samples[s.name, key]))
+                entry["overhead_us"] = report.paired_overhead(samples[s.name, key], bare) if bare else None
+                entry["samples_us"] = samples[s.name, key]
+            entries[key] = entry
+        scenario_docs[s.name] = {
+            "description": s.description,
+            "request": s.request.describe(),
+            "contestants": entries,
+        }
+
+    say("memory per request ...")
+    request_memory: dict[str, dict[str, int]] = {}
+    for case in cases:
+        if case.scenario.name in ("simple_allowed", "preflight", "preflight_adversarial") and case.problem is None:
+            request_memory.setdefault(case.contestant.key, {})[case.scenario.name] = measure.request_peak_memory(case)
+
+    doc: dict[str, Any] = {
+        "meta": machine(),
+        "config": {k: getattr(args, k) for k in ("smoke", "rounds", "number", "warmup", "startup_reps", "seed")},
+        "contestants": {c.key: {"label": c.label, "version": c.version} for c in contestants},
+        "skipped": skipped,
+        "scenarios": scenario_docs,
+        "request_memory": request_memory,
+    }
+    if not args.no_startup:
+        say("start-up cost and memory per policy ...")
+        doc["startup"] = measure.startup_cost(contestants, args.startup_reps)
+        bare = next((c for c in contestants if c.is_bare), None)
+        if bare is not None:
+            doc["bare_first_request_ms"] = measure.bare_first_request_ms(bare, args.startup_reps)
+        doc["memory"] = measure.policy_memory(contestants)
+    doc["targets"] = [t.as_dict() for t in report.evaluate_targets(scenario_docs, request_memory)]
+    return doc
+
+
+def profile(args: argparse.Namespace) -> None:
+    keys = tuple(k.strip() for k in args.contestants.split(",") if k.strip() and k.strip() != "bare") or (
+        contestants_module.CROSSORIGIN,
+    )
+    contestants, skipped = contestants_module.load(keys)
+    for key, reason in skipped.items():
+        print(f"skipped {key}: {reason}")
+    chosen = [s for s in scenarios_module.all_scenarios() if fnmatch.fnmatch(s.name, args.profile)]
+    count = max(args.number * args.rounds, 100)
+    for case in measure.prepare(chosen, contestants):
+        print(f"\n=== {case.scenario.name} / {case.contestant.label}: {count} requests ===")
+        if case.problem:
+            print(f"check failed: {case.problem}")
+        measure.time_batch(case.app, case.environ, args.warmup)
+        if args.profiler == "pyinstrument":
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.0001)
+            profiler.start()
+            measure.time_batch(case.app, case.environ, count)
+            profiler.stop()
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+        else:
+            import cProfile
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.enable()
+            measure.time_batch(case.app, case.environ, count)
+            prof.disable()
+            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.profile:
+        profile(args)
+        return 0
+    doc = run(argv, log=sys.stderr)
+    print(report.format_text(doc))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1, ensure_ascii=False)
+    if args.rst:
+        with open(args.rst, "w", encoding="utf-8") as f:
+            f.write(report.format_rst(doc) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

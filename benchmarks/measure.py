@@ -1,0 +1,251 @@
+"""Timing, start-up cost and memory.
+
+Requests go straight to ``app.wsgi_app(environ, start_response)`` (no test
+client): each call gets a fresh copy of a prebuilt environ, the body iterable is
+consumed and closed, as a WSGI server would. Each timed sample is the mean of
+``number`` back-to-back calls with the garbage collector paused (as ``timeit``
+does); the order of the (scenario, contestant) pairs is shuffled every round so
+that drift on a shared machine falls on every contestant alike.
+"""
+
+from __future__ import annotations
+
+import gc
+import random
+import re
+import statistics
+import time
+import tracemalloc
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from flask import Flask
+
+from .contestants import Contestant
+from .scenarios import ALLOWED_ORIGIN, ROUTE, ROUTE_METHODS, Scenario, simple_request, options_for, check, items
+
+
+def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+    return _ignore_write
+
+
+def _ignore_write(data: bytes) -> None:
+    pass
+
+
+def call(app: Flask, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], int]:
+    """One request, keeping what the app answered (for the checks)."""
+    answer: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        answer["status"], answer["headers"] = status, list(headers)
+        return _ignore_write
+
+    body = app.wsgi_app(environ.copy(), start_response)
+    try:
+        size = sum(len(chunk) for chunk in body)
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
+    return answer["status"], answer["headers"], size
+
+
+@dataclass
+class Case:
+    scenario: Scenario
+    contestant: Contestant
+    app: Flask
+    environ: dict[str, Any]
+    status: str = ""
+    problem: str | None = None
+    response_header_bytes: int = 0
+
+
+def prepare(scenarios: list[Scenario], contestants: list[Contestant]) -> list[Case]:
+    """Build every app, send each request once and check the answer."""
+    cases = []
+    for scenario in scenarios:
+        environ = scenario.request.environ()
+        for c in contestants:
+            case = Case(scenario, c, scenario.build(c), environ)
+            try:
+                status, headers, _ = call(case.app, environ)
+            except Exception as exc:  # reported, and the case is not timed
+                case.problem = f"raised {type(exc).__name__}: {exc}"
+            else:
+                case.status = status
+                case.problem = check(scenario, c, status, headers)
+                case.response_header_bytes = sum(len(n) + len(v) + 4 for n, v in headers)
+            cases.append(case)
+    return cases
+
+
+def time_batch(app: Flask, environ: dict[str, Any], number: int) -> float:
+    """Mean µs per request over ``number`` back-to-back calls."""
+    wsgi_app = app.wsgi_app
+    copy = environ.copy
+    start_response = _start_response
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter_ns()
+        for _ in range(number):
+            body = wsgi_app(copy(), start_response)
+            for _chunk in body:
+                pass
+            body.close()
+        elapsed = time.perf_counter_ns() - t0
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return elapsed / number / 1000.0
+
+
+def run_rounds(
+    cases: list[Case], rounds: int, number: int, warmup: int, seed: int = 4, progress: Callable[[int], None] | None = None
+) -> dict[tuple[str, str], list[float]]:
+    """Interleaved timing: every round times every case once, in a shuffled order."""
+    timed = [case for case in cases if case.problem is None]
+    for case in timed:
+        time_batch(case.app, case.environ, warmup)
+    samples: dict[tuple[str, str], list[float]] = {(c.scenario.name, c.contestant.key): [] for c in timed}
+    rng = random.Random(seed)
+    for r in range(rounds):
+        order = list(timed)
+        rng.shuffle(order)
+        for case in order:
+            samples[case.scenario.name, case.contestant.key].append(time_batch(case.app, case.environ, number))
+        gc.collect()
+        if progress is not None:
+            progress(r + 1)
+    return samples
+
+
+def request_peak_memory(case: Case) -> int:
+    """Peak bytes allocated while answering one request (tracemalloc)."""
+    call(case.app, case.environ)  # warm caches first
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        call(case.app, case.environ)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return peak - base
+
+
+# --- start-up cost and memory per policy ------------------------------------------------
+
+
+def _startup_policies(c: Contestant) -> dict[str, tuple[dict[str, Any], Any]]:
+    """name -> (options, request for the first call)."""
+    many_origins = [f"https://app{i}.example.com" for i in range(1000)]
+    return {
+        "policy": (options_for(c), simple_request(ALLOWED_ORIGIN)),
+        "resources_1": (options_for(c, resources={c.resource_prefix("/api/v0"): {}}), simple_request(ALLOWED_ORIGIN, "/api/v0/items")),
+        "resources_1000": (
+            options_for(c, resources={c.resource_prefix(f"/api/v{i}"): {} for i in range(1000)}),
+            simple_request(ALLOWED_ORIGIN, "/api/v999/items"),
+        ),
+        "origins_1": (options_for(c, origins=many_origins[:1]), simple_request(many_origins[0])),
+        "origins_1000": (options_for(c, origins=many_origins), simple_request(many_origins[-1])),
+    }
+
+
+def _fresh_app(c: Contestant) -> Flask:
+    app = Flask(f"startup_{c.key}")
+    app.add_url_rule(ROUTE, "items", items, methods=ROUTE_METHODS)
+    return app
+
+
+def startup_cost(contestants: list[Contestant], reps: int) -> dict[str, dict[str, dict[str, float]]]:
+    """Median ms to install each policy, and to answer the first request after it.
+
+    ``re.purge()`` runs before each repetition so that pattern compilation is
+    paid every time, as it is at a real start-up.
+    """
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for c in contestants:
+        if c.is_bare:
+            continue
+        per_policy: dict[str, dict[str, float]] = {}
+        for name, (options, request) in _startup_policies(c).items():
+            environ = request.environ()
+            install_ms, first_ms = [], []
+            for _ in range(reps):
+                app = _fresh_app(c)
+                re.purge()
+                gc.collect()
+                t0 = time.perf_counter_ns()
+                c.install(app, options)
+                t1 = time.perf_counter_ns()
+                call(app, environ)
+                t2 = time.perf_counter_ns()
+                install_ms.append((t1 - t0) / 1e6)
+                first_ms.append((t2 - t1) / 1e6)
+            per_policy[name] = {
+                "install_ms": statistics.median(install_ms),
+                "first_request_ms": statistics.median(first_ms),
+            }
+        results[c.key] = per_policy
+    return results
+
+
+def bare_first_request_ms(c: Contestant, reps: int) -> float:
+    environ = simple_request(ALLOWED_ORIGIN).environ()
+    times = []
+    for _ in range(reps):
+        app = _fresh_app(c)
+        gc.collect()
+        t0 = time.perf_counter_ns()
+        call(app, environ)
+        times.append((time.perf_counter_ns() - t0) / 1e6)
+    return statistics.median(times)
+
+
+def policy_memory(contestants: list[Contestant]) -> dict[str, dict[str, int | float]]:
+    """Bytes retained by installing each policy (after one first request), per tracemalloc.
+
+    The app and the options are built before tracing starts, and a bare app
+    answering the same first request is subtracted, so what remains is what the
+    extension keeps.
+    """
+    bare_cost = _retained_after(None, None, simple_request(ALLOWED_ORIGIN))
+    results: dict[str, dict[str, int | float]] = {}
+    for c in contestants:
+        if c.is_bare:
+            continue
+        sizes: dict[str, int | float] = {}
+        for name, (options, request) in _startup_policies(c).items():
+            sizes[name] = _retained_after(c, options, request) - bare_cost
+        sizes["per_resource"] = (sizes["resources_1000"] - sizes["resources_1"]) / 999
+        sizes["per_origin"] = (sizes["origins_1000"] - sizes["origins_1"]) / 999
+        results[c.key] = sizes
+    return results
+
+
+def _retained_after(c: Contestant | None, options: dict[str, Any] | None, request: Any) -> int:
+    environ = request.environ()
+    # Warm-up run: module-level caches (imports, werkzeug's rule compiler) are
+    # filled outside the measurement.
+    for traced in (False, True):
+        app = Flask("memory")
+        app.add_url_rule(ROUTE, "items", items, methods=ROUTE_METHODS)
+        re.purge()
+        gc.collect()
+        if traced:
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+        if c is not None:
+            c.install(app, options or {})
+        call(app, environ)
+        re.purge()  # count what the extension keeps, not what re's cache keeps
+        gc.collect()
+        if traced:
+            after = tracemalloc.get_traced_memory()[0]
+            tracemalloc.stop()
+        del app
+    return after - before

@@ -1,0 +1,257 @@
+"""Statistics, the targets of issue 4, and the text, RST and JSON outputs.
+
+Overheads are paired: in each round the bare-Flask sample of a scenario is
+subtracted from the contestant's sample of the same round, and the median of
+those differences is reported. Targets print PASS or MISS; timing never makes
+the run fail.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+from .contestants import BARE, CROSSORIGIN, FLASK_CORS
+
+OURS = CROSSORIGIN
+ADVERSARIAL_HEADER_BYTES = 64 * 1024
+
+
+def summarize(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    quartiles = statistics.quantiles(ordered, n=4) if len(ordered) >= 2 else [ordered[0]] * 3
+    return {
+        "median_us": statistics.median(ordered),
+        "q1_us": quartiles[0],
+        "q3_us": quartiles[2],
+        "min_us": ordered[0],
+        "rounds": len(ordered),
+    }
+
+
+def paired_overhead(samples: list[float], bare: list[float]) -> float:
+    return statistics.median(s - b for s, b in zip(samples, bare))
+
+
+@dataclass
+class Target:
+    key: str
+    text: str
+    measured: float | None
+    limit: float | None
+    unit: str
+    detail: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.measured is None or self.limit is None:
+            return "N/A"
+        return "PASS" if self.measured <= self.limit else "MISS"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "text": self.text,
+            "measured": self.measured,
+            "limit": self.limit,
+            "unit": self.unit,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+
+def evaluate_targets(scenarios: dict[str, Any], request_memory: dict[str, dict[str, int]]) -> list[Target]:
+    def get(scenario: str, contestant: str, field: str) -> float | None:
+        return scenarios.get(scenario, {}).get("contestants", {}).get(contestant, {}).get(field)
+
+    def ratio_target(key: str, text: str, num: float | None, den: float | None, limit: float, detail: str) -> Target:
+        if num is None or den is None or den <= 0:
+            return Target(key, text, None, limit, "ratio", detail + " (not measurable)")
+        return Target(key, text, num / den, limit, "ratio", detail)
+
+    ours_simple = get("simple_allowed", OURS, "overhead_us")
+    fc_simple = get("simple_allowed", FLASK_CORS, "overhead_us")
+    bare_simple = get("simple_allowed", BARE, "median_us")
+    targets = [
+        ratio_target(
+            "simple_vs_flask_cors",
+            "simple request overhead <= 1/5 of flask-cors's",
+            ours_simple,
+            fc_simple,
+            0.2,
+            f"{_f(ours_simple)} µs vs {_f(fc_simple)} µs",
+        ),
+        ratio_target(
+            "simple_vs_bare",
+            "simple request overhead <= 10 % of the bare Flask request",
+            ours_simple,
+            bare_simple,
+            0.10,
+            f"{_f(ours_simple)} µs vs {_f(bare_simple)} µs",
+        ),
+    ]
+    for family, many in (("resources", "resources_1000"), ("origins", "origins_1000")):
+        one = get(f"{family}_1", OURS, "overhead_us")
+        big = get(many, OURS, "overhead_us")
+        targets.append(
+            ratio_target(
+                f"{family}_1000_vs_1",
+                f"overhead with 1000 {family} <= 1.2x the overhead with one",
+                big,
+                one,
+                1.2,
+                f"{_f(big)} µs vs {_f(one)} µs",
+            )
+        )
+    # Paired difference against Flask's automatic OPTIONS: must be <= 0.
+    pre = get("preflight", OURS, "overhead_us")
+    targets.append(
+        Target(
+            "preflight_vs_automatic_options",
+            "preflight answered by the extension costs no more than Flask's automatic OPTIONS",
+            pre,
+            0.0 if pre is not None else None,
+            "µs",
+            f"extension {_f(get('preflight', OURS, 'median_us'))} µs, "
+            f"automatic OPTIONS {_f(get('preflight', BARE, 'median_us'))} µs",
+        )
+    )
+    adv = get("preflight_adversarial", OURS, "median_us")
+    normal = get("preflight", OURS, "median_us")
+    targets.append(
+        ratio_target(
+            "adversarial_vs_preflight",
+            "adversarial request headers <= 2x a normal preflight",
+            adv,
+            normal,
+            2.0,
+            f"{_f(adv)} µs vs {_f(normal)} µs",
+        )
+    )
+    mem = request_memory.get(OURS, {})
+    if "preflight_adversarial" in mem and "preflight" in mem:
+        extra = mem["preflight_adversarial"] - mem["preflight"]
+        targets.append(
+            Target(
+                "adversarial_memory",
+                "adversarial preflight: extra peak memory <= the header's own size (64 KiB)",
+                float(extra),
+                float(ADVERSARIAL_HEADER_BYTES),
+                "bytes",
+                f"peak {mem['preflight_adversarial']} B vs {mem['preflight']} B for a normal preflight",
+            )
+        )
+    else:
+        targets.append(
+            Target("adversarial_memory", "adversarial preflight memory bounded", None, None, "bytes", "not measured")
+        )
+    dec = get("decorator", OURS, "overhead_us")
+    targets.append(
+        ratio_target(
+            "decorator_vs_extension",
+            "decorator overhead <= 1.2x the extension's",
+            dec,
+            ours_simple,
+            1.2,
+            f"{_f(dec)} µs vs {_f(ours_simple)} µs",
+        )
+    )
+    return targets
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _cell(entry: dict[str, Any] | None, with_overhead: bool) -> str:
+    if entry is None:
+        return "-"
+    if entry.get("problem"):
+        return "CHECK FAILED"
+    text = _f(entry["median_us"])
+    if with_overhead:
+        text += f" ({entry['overhead_us']:+.1f})"
+    return text
+
+
+def table_rows(doc: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    keys = [k for k in (BARE, FLASK_CORS, CROSSORIGIN) if k in doc["contestants"]]
+    head = ["scenario"] + [
+        f"{doc['contestants'][k]['label']} µs" + ("" if k == BARE else " (+overhead)") for k in keys
+    ]
+    both = FLASK_CORS in keys and CROSSORIGIN in keys
+    if both:
+        head.append("overhead ours/flask-cors")
+    rows = []
+    for name, scenario in doc["scenarios"].items():
+        entries = scenario["contestants"]
+        row = [name] + [_cell(entries.get(k), k != BARE) for k in keys]
+        if both:
+            ours, theirs = entries.get(CROSSORIGIN), entries.get(FLASK_CORS)
+            if ours and theirs and not ours.get("problem") and not theirs.get("problem") and theirs["overhead_us"] > 0:
+                row.append(f"{ours['overhead_us'] / theirs['overhead_us']:.2f}")
+            else:
+                row.append("-")
+        rows.append(row)
+    return head, rows
+
+
+def format_text(doc: dict[str, Any]) -> str:
+    lines = []
+    meta = doc["meta"]
+    lines.append(f"# {meta['python']} on {meta['cpu']} ({meta['nproc']} cores)")
+    lines.append(
+        "# " + ", ".join(f"{c['label']} {c['version']}" for c in doc["contestants"].values())
+        + f"; rounds={doc['config']['rounds']} number={doc['config']['number']}"
+    )
+    for key, reason in doc.get("skipped", {}).items():
+        lines.append(f"# skipped {key}: {reason}")
+    lines.append("")
+    head, rows = table_rows(doc)
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
+    lines.append("  ".join("-" * w for w in widths))
+    for row in rows:
+        lines.append("  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]))
+    problems = [
+        f"  {name} / {key}: {entry['problem']}"
+        for name, scenario in doc["scenarios"].items()
+        for key, entry in scenario["contestants"].items()
+        if entry.get("problem")
+    ]
+    if problems:
+        lines += ["", "CHECK FAILED (answers not as expected, not timed):", *problems]
+    if doc.get("request_memory"):
+        lines += ["", "peak bytes allocated while answering one request (tracemalloc):"]
+        for key, per in doc["request_memory"].items():
+            lines.append(f"  {doc['contestants'][key]['label']}: " + ", ".join(f"{s} {b}" for s, b in per.items()))
+    if doc.get("startup"):
+        lines += ["", "start-up: install ms / first request ms (median):"]
+        for key, per in doc["startup"].items():
+            cells = ", ".join(f"{p} {v['install_ms']:.2f}/{v['first_request_ms']:.2f}" for p, v in per.items())
+            lines.append(f"  {doc['contestants'][key]['label']}: {cells}")
+        if "bare_first_request_ms" in doc:
+            lines.append(f"  bare Flask first request: {doc['bare_first_request_ms']:.2f} ms")
+    if doc.get("memory"):
+        lines += ["", "memory retained per policy (bytes, tracemalloc):"]
+        for key, per in doc["memory"].items():
+            cells = ", ".join(f"{p} {v:.0f}" for p, v in per.items())
+            lines.append(f"  {doc['contestants'][key]['label']}: {cells}")
+    if doc.get("targets"):
+        lines += ["", "targets (ratios from this run; informative, never fatal):"]
+        for t in doc["targets"]:
+            measured = "n/a" if t["measured"] is None else f"{t['measured']:.2f}"
+            limit = "n/a" if t["limit"] is None else f"{t['limit']:.2f}"
+            lines.append(f"  [{t['status']:4}] {t['text']}: {measured} (limit {limit} {t['unit']}) - {t['detail']}")
+    return "\n".join(lines)
+
+
+def format_rst(doc: dict[str, Any]) -> str:
+    """The results as an RST list-table, to paste into docs/performance.rst."""
+    head, rows = table_rows(doc)
+    out = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [head, *rows]:
+        out.append(f"   * - {row[0] if row is head else '``' + row[0] + '``'}")
+        out.extend(f"     - {cell}" for cell in row[1:])
+    return "\n".join(out)

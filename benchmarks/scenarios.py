@@ -1,0 +1,276 @@
+"""The scenarios: one route, one policy, one request each.
+
+Every contestant gets its own app per scenario, built from the same policy
+(spelled in its own syntax, see ``contestants``), and the same prebuilt request.
+Before anything is timed each answer is checked, so that a misconfigured app
+(one that refuses where it should grant, say) is reported instead of being
+measured as fast.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import Flask
+from werkzeug.test import EnvironBuilder
+
+from .contestants import Contestant
+
+ROUTE = "/api/v<int:version>/items"
+ROUTE_METHODS = ["GET", "POST", "PUT", "DELETE"]
+ALLOWED_ORIGIN = "https://app.example.com"
+REFUSED_ORIGIN = "https://evil.example.net"
+REQUESTED_HEADERS = "content-type,x-requested-with"
+ADVERSARIAL_SIZE = 64 * 1024
+SIZES = (1, 100, 1000)
+
+
+def items(version: int) -> dict[str, Any]:
+    return {"items": [1, 2, 3], "version": version}
+
+
+def policy(origins: list[Any] | None = None) -> dict[str, Any]:
+    """A typical API policy; every scenario starts from it."""
+    return {
+        "origins": origins if origins is not None else [ALLOWED_ORIGIN, "https://admin.example.com"],
+        "methods": ["GET", "POST", "PUT", "DELETE"],
+        "allow_headers": ["Content-Type", "Authorization", "X-Requested-With"],
+        "supports_credentials": True,
+        "max_age": 600,
+    }
+
+
+def api_resources(c: Contestant) -> dict[Any, dict[str, Any]]:
+    return {c.resource_prefix("/api"): {}}
+
+
+def build_app(
+    c: Contestant,
+    options: dict[str, Any] | None = None,
+    decorator_options: dict[str, Any] | None = None,
+) -> Flask:
+    """The one JSON route, with the extension or the decorator when asked."""
+    app = Flask(f"bench_{c.key}")
+    view = items
+    if decorator_options is not None:
+        view = c.decorate(view, decorator_options)
+    app.add_url_rule(ROUTE, "items", view, methods=ROUTE_METHODS)
+    if options is not None:
+        c.install(app, options)
+    return app
+
+
+def adversarial_request_headers(size: int = ADVERSARIAL_SIZE) -> str:
+    """``size`` characters of commas, spaces and header names, empty items included."""
+    separators = (",", ", ", " ,", ",,", " , ", ",  ,", "  ")
+    parts: list[str] = []
+    length = 0
+    i = 0
+    while length < size:
+        part = (f"x-custom-{i}" if i % 3 else "content-type") + separators[i % len(separators)]
+        parts.append(part)
+        length += len(part)
+        i += 1
+    return "".join(parts)[:size]
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def environ(self) -> dict[str, Any]:
+        """A WSGI environ to copy for each call (the app consumes it)."""
+        return EnvironBuilder(method=self.method, path=self.path, headers=list(self.headers)).get_environ()
+
+    def describe(self) -> str:
+        shown = []
+        for name, value in self.headers:
+            shown.append(f"{name}: {value if len(value) <= 40 else f'<{len(value)} chars>'}")
+        return " ".join([self.method, self.path, *(f"[{h}]" for h in shown)])
+
+
+def simple_request(origin: str | None, path: str = "/api/v1/items") -> Request:
+    headers = (("Origin", origin),) if origin else ()
+    return Request("GET", path, headers)
+
+
+def preflight_request(request_headers: str = REQUESTED_HEADERS, path: str = "/api/v1/items") -> Request:
+    return Request(
+        "OPTIONS",
+        path,
+        (
+            ("Origin", ALLOWED_ORIGIN),
+            ("Access-Control-Request-Method", "PUT"),
+            ("Access-Control-Request-Headers", request_headers),
+        ),
+    )
+
+
+# What the answer of a CORS contestant must look like (bare Flask only has to answer 200).
+GRANT, REFUSE, PREFLIGHT, ANSWER = "grant", "refuse", "preflight", "answer"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    request: Request
+    expect: str
+    build: Callable[[Contestant], Flask]
+    tags: tuple[str, ...] = field(default=())
+
+    @property
+    def origin(self) -> str | None:
+        return dict(self.request.headers).get("Origin")
+
+
+def options_for(c: Contestant, **changes: Any) -> dict[str, Any]:
+    options = policy()
+    options["resources"] = api_resources(c)
+    options.update(changes)
+    return options
+
+
+def _resources_scenario(n: int) -> Scenario:
+    def build(c: Contestant) -> Flask:
+        table = {c.resource_prefix(f"/api/v{i}"): {} for i in range(n)}
+        return build_app(c, options_for(c, resources=table))
+
+    return Scenario(
+        f"resources_{n}",
+        f"simple GET, {n} resource pattern(s), the request matches the last one",
+        simple_request(ALLOWED_ORIGIN, f"/api/v{n - 1}/items"),
+        GRANT,
+        build,
+        ("resources",),
+    )
+
+
+def _origins_scenario(n: int) -> Scenario:
+    origins = [f"https://app{i}.example.com" for i in range(n)]
+
+    def build(c: Contestant) -> Flask:
+        return build_app(c, options_for(c, origins=origins))
+
+    return Scenario(
+        f"origins_{n}",
+        f"simple GET, {n} exact origin(s), the request comes from the last one",
+        simple_request(origins[-1]),
+        GRANT,
+        build,
+        ("origins",),
+    )
+
+
+SUBDOMAIN_REGEX = re.compile(r"https://(?:app|admin)\d*\.example\.org")
+
+
+def all_scenarios() -> list[Scenario]:
+    return [
+        Scenario(
+            "simple_allowed",
+            "simple GET from an allowed origin",
+            simple_request(ALLOWED_ORIGIN),
+            GRANT,
+            lambda c: build_app(c, options_for(c)),
+            ("simple",),
+        ),
+        Scenario(
+            "simple_refused",
+            "simple GET from a refused origin",
+            simple_request(REFUSED_ORIGIN),
+            REFUSE,
+            lambda c: build_app(c, options_for(c)),
+            ("simple",),
+        ),
+        Scenario(
+            "simple_no_origin",
+            "GET without Origin (same-origin or non-browser client)",
+            simple_request(None),
+            # Any answer: flask-cors's default always_send adds an ACAO even here.
+            ANSWER,
+            lambda c: build_app(c, options_for(c)),
+            ("simple",),
+        ),
+        Scenario(
+            "preflight",
+            "preflight PUT with two request headers (bare: Flask's automatic OPTIONS)",
+            preflight_request(),
+            PREFLIGHT,
+            lambda c: build_app(c, options_for(c)),
+            ("preflight",),
+        ),
+        Scenario(
+            "preflight_adversarial",
+            f"preflight with a {ADVERSARIAL_SIZE // 1024} KiB Access-Control-Request-Headers "
+            "of commas, spaces and names",
+            preflight_request(adversarial_request_headers()),
+            ANSWER,
+            lambda c: build_app(c, options_for(c)),
+            ("preflight",),
+        ),
+        *(_resources_scenario(n) for n in SIZES),
+        *(_origins_scenario(n) for n in (1, 1000)),
+        Scenario(
+            "origin_subdomain",
+            "simple GET, wildcard-subdomain origin (https://*.example.com)",
+            simple_request("https://api.example.com"),
+            GRANT,
+            lambda c: build_app(c, options_for(c, origins=[c.subdomain_origin("example.com")])),
+            ("origins",),
+        ),
+        Scenario(
+            "origin_regex",
+            "simple GET, regex origin (https://(?:app|admin)\\d*\\.example\\.org)",
+            simple_request("https://admin7.example.org"),
+            GRANT,
+            lambda c: build_app(c, options_for(c, origins=[SUBDOMAIN_REGEX])),
+            ("origins",),
+        ),
+        Scenario(
+            "decorator",
+            "simple GET from an allowed origin, @cross_origin instead of CORS(app)",
+            simple_request(ALLOWED_ORIGIN),
+            GRANT,
+            lambda c: build_app(c, decorator_options=policy()),
+            ("decorator",),
+        ),
+        Scenario(
+            "decorator_preflight",
+            "preflight PUT with two request headers, @cross_origin instead of CORS(app)",
+            preflight_request(),
+            PREFLIGHT,
+            lambda c: build_app(c, decorator_options=policy()),
+            ("decorator", "preflight"),
+        ),
+    ]
+
+
+def check(scenario: Scenario, c: Contestant, status: str, headers: list[tuple[str, str]]) -> str | None:
+    """Return what is wrong with an answer, or None when it is what the scenario expects."""
+    code = int(status.split(" ", 1)[0])
+    if c.is_bare or scenario.expect == ANSWER:
+        return None if code < 500 else f"status {status}"
+    lowered: dict[str, list[str]] = {}
+    for name, value in headers:
+        lowered.setdefault(name.lower(), []).append(value)
+    acao = lowered.get("access-control-allow-origin", [])
+    if scenario.expect == REFUSE:
+        return f"granted a refused request: ACAO {acao}" if acao else None
+    if acao != [scenario.origin]:
+        return f"expected ACAO [{scenario.origin}], got {acao} (status {status})"
+    if scenario.expect == GRANT:
+        return None if code == 200 else f"status {status}"
+    # PREFLIGHT
+    if not 200 <= code < 300:
+        return f"preflight status {status}"
+    methods = ",".join(lowered.get("access-control-allow-methods", []))
+    if "PUT" not in methods and methods.strip() != "*":
+        return f"PUT not in Access-Control-Allow-Methods {methods!r}"
+    allowed = {h.strip().lower() for v in lowered.get("access-control-allow-headers", []) for h in v.split(",")}
+    missing = [h for h in REQUESTED_HEADERS.split(",") if h not in allowed and "*" not in allowed]
+    return f"request headers {missing} not allowed" if missing else None

@@ -1,0 +1,111 @@
+"""The benchmark's smoke mode runs in-process and produces a complete report.
+
+No timing is asserted: CI machines are shared and noisy. What is checked is
+that every scenario ran for every contestant available, the answers passed the
+benchmark's own sanity checks, and every figure is a positive number.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+pytest.importorskip("flask_cors", reason="flask-cors is the benchmark's second contestant")
+
+from benchmarks import __main__ as cli  # noqa: E402
+from benchmarks import contestants, report, scenarios  # noqa: E402
+
+TARGET_KEYS = {
+    "simple_vs_flask_cors",
+    "simple_vs_bare",
+    "resources_1000_vs_1",
+    "origins_1000_vs_1",
+    "preflight_vs_automatic_options",
+    "adversarial_vs_preflight",
+    "adversarial_memory",
+    "decorator_vs_extension",
+}
+
+
+@pytest.fixture(scope="module")
+def doc():
+    return cli.run(["--smoke", "--quiet"])
+
+
+def test_all_contestants_load(doc):
+    assert set(doc["contestants"]) == set(contestants.ALL_KEYS), doc["skipped"]
+
+
+def test_every_scenario_for_every_contestant(doc):
+    names = {s.name for s in scenarios.all_scenarios()}
+    expected = {
+        "simple_allowed",
+        "simple_refused",
+        "simple_no_origin",
+        "preflight",
+        "preflight_adversarial",
+        "resources_1",
+        "resources_100",
+        "resources_1000",
+        "origins_1",
+        "origins_1000",
+        "origin_subdomain",
+        "origin_regex",
+        "decorator",
+        "decorator_preflight",
+    }
+    assert expected <= names
+    assert set(doc["scenarios"]) == names
+    for name, scenario in doc["scenarios"].items():
+        assert set(scenario["contestants"]) == set(doc["contestants"]), name
+        for key, entry in scenario["contestants"].items():
+            assert entry["problem"] is None, (name, key, entry["problem"])
+            assert entry["median_us"] > 0 and entry["min_us"] > 0, (name, key)
+            assert len(entry["samples_us"]) == doc["config"]["rounds"]
+            assert all(s > 0 for s in entry["samples_us"])
+            assert isinstance(entry["overhead_us"], float)
+
+
+def test_startup_and_memory(doc):
+    for key in (contestants.FLASK_CORS, contestants.CROSSORIGIN):
+        for policy in ("policy", "resources_1000", "origins_1000"):
+            assert doc["startup"][key][policy]["install_ms"] > 0
+            assert doc["startup"][key][policy]["first_request_ms"] > 0
+            assert doc["memory"][key][policy] > 0
+        for scenario in ("simple_allowed", "preflight", "preflight_adversarial"):
+            assert doc["request_memory"][key][scenario] > 0
+
+
+def test_targets_reported_never_fatal(doc):
+    targets = {t["key"]: t for t in doc["targets"]}
+    assert set(targets) == TARGET_KEYS
+    for t in targets.values():
+        # N/A only when a tiny smoke sample makes a denominator <= 0.
+        assert t["status"] in {"PASS", "MISS", "N/A"}, t
+        assert t["text"] and t["unit"]
+
+
+def test_text_rst_and_json_outputs(doc):
+    text = report.format_text(doc)
+    for name in doc["scenarios"]:
+        assert name in text
+    assert "CHECK FAILED" not in text
+    assert report.format_rst(doc).startswith(".. list-table::")
+    json.loads(json.dumps(doc))
+
+
+def test_command_line_writes_json(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert cli.main(["--smoke", "--quiet", "--no-startup", "--only", "simple_*", "--json", str(out)]) == 0
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert set(written["scenarios"]) == {"simple_allowed", "simple_refused", "simple_no_origin"}
+    assert "simple_allowed" in capsys.readouterr().out
+
+
+def test_adversarial_header_is_64_kib_of_commas_spaces_and_names():
+    value = scenarios.adversarial_request_headers()
+    assert len(value) == 64 * 1024
+    assert set(value) <= set("abcdefghijklmnopqrstuvwxyz0123456789-, ")
+    assert ",," in value and " , " in value
