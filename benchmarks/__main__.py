@@ -15,7 +15,7 @@ from . import contestants as contestants_module
 from . import measure, report, scenarios as scenarios_module
 
 SMOKE = {"rounds": 3, "number": 3, "warmup": 1, "startup_reps": 1}
-FULL = {"rounds": 31, "number": 200, "warmup": 50, "startup_reps": 7}
+FULL = {"rounds": 201, "number": 0, "warmup": 50, "startup_reps": 7}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -25,7 +25,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--smoke", action="store_true", help="tiny counts, a few seconds; for CI (no timing asserted)")
     parser.add_argument("--rounds", type=int, help=f"interleaved rounds (default {FULL['rounds']})")
-    parser.add_argument("--number", type=int, help=f"requests per timed sample (default {FULL['number']})")
+    parser.add_argument(
+        "--number", type=int, help="requests per timed sample (default: as many as fill --sample-ms, per case)"
+    )
+    parser.add_argument("--sample-ms", type=float, default=5.0, help="target duration of one sample (default 5)")
     parser.add_argument("--warmup", type=int, help=f"untimed requests per case first (default {FULL['warmup']})")
     parser.add_argument("--startup-reps", type=int, help=f"repetitions of each start-up (default {FULL['startup_reps']})")
     parser.add_argument("--only", action="append", metavar="GLOB", help="scenarios to run (repeatable, fnmatch)")
@@ -94,13 +97,15 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
     say(f"building {len(chosen)} scenarios x {len(contestants)} contestants ...")
     cases = measure.prepare(chosen, contestants)
 
-    say(f"timing: {args.rounds} interleaved rounds of {args.number} requests per case ...")
+    per_sample = f"{args.number} requests" if args.number else f"about {args.sample_ms} ms"
+    say(f"timing: {args.rounds} interleaved rounds, samples of {per_sample} ...")
     step = max(1, args.rounds // 10)
-    samples = measure.run_rounds(
+    samples, numbers = measure.run_rounds(
         cases,
         args.rounds,
-        args.number,
+        args.number or None,
         args.warmup,
+        sample_ms=args.sample_ms,
         seed=args.seed,
         progress=lambda r: say(f"  round {r}/{args.rounds}") if r % step == 0 else None,
     )
@@ -116,6 +121,7 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
             if (s.name, key) in samples:
                 entry.update(report.summarize(samples[s.name, key]))
                 entry["overhead_us"] = report.paired_overhead(samples[s.name, key], bare) if bare else None
+                entry["calls_per_sample"] = numbers[s.name, key]
                 entry["samples_us"] = samples[s.name, key]
             entries[key] = entry
         scenario_docs[s.name] = {
@@ -132,7 +138,9 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
 
     doc: dict[str, Any] = {
         "meta": machine(),
-        "config": {k: getattr(args, k) for k in ("smoke", "rounds", "number", "warmup", "startup_reps", "seed")},
+        "config": {
+            k: getattr(args, k) for k in ("smoke", "rounds", "number", "sample_ms", "warmup", "startup_reps", "seed")
+        },
         "contestants": {c.key: {"label": c.label, "version": c.version} for c in contestants},
         "skipped": skipped,
         "scenarios": scenario_docs,
@@ -157,7 +165,7 @@ def profile(args: argparse.Namespace) -> None:
     for key, reason in skipped.items():
         print(f"skipped {key}: {reason}")
     chosen = [s for s in scenarios_module.all_scenarios() if fnmatch.fnmatch(s.name, args.profile)]
-    count = max(args.number * args.rounds, 100)
+    count = max((args.number or 200) * min(args.rounds, 50), 100)
     for case in measure.prepare(chosen, contestants):
         print(f"\n=== {case.scenario.name} / {case.contestant.label}: {count} requests ===")
         if case.problem:

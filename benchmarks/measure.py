@@ -5,7 +5,8 @@ client): each call gets a fresh copy of a prebuilt environ, the body iterable is
 consumed and closed, as a WSGI server would. Each timed sample is the mean of
 ``number`` back-to-back calls with the garbage collector paused (as ``timeit``
 does); the order of the (scenario, contestant) pairs is shuffled every round so
-that drift on a shared machine falls on every contestant alike.
+that drift on a shared machine falls on every contestant alike; the
+contestants of one scenario are timed back to back.
 """
 
 from __future__ import annotations
@@ -102,24 +103,52 @@ def time_batch(app: Flask, environ: dict[str, Any], number: int) -> float:
     return elapsed / number / 1000.0
 
 
+def calibrate(case: Case, sample_ms: float) -> int:
+    """How many calls make one sample of about ``sample_ms`` for this case."""
+    per_call_us = min(time_batch(case.app, case.environ, 5) for _ in range(3))
+    return max(1, min(10_000, round(sample_ms * 1000 / per_call_us)))
+
+
 def run_rounds(
-    cases: list[Case], rounds: int, number: int, warmup: int, seed: int = 4, progress: Callable[[int], None] | None = None
-) -> dict[tuple[str, str], list[float]]:
-    """Interleaved timing: every round times every case once, in a shuffled order."""
+    cases: list[Case],
+    rounds: int,
+    number: int | None,
+    warmup: int,
+    sample_ms: float = 5.0,
+    seed: int = 4,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[dict[tuple[str, str], list[float]], dict[tuple[str, str], int]]:
+    """Interleaved timing; returns the samples (µs per request) and the calls per sample.
+
+    Every round visits the scenarios in a shuffled order and, within a
+    scenario, times its contestants back to back in a shuffled order, so the
+    samples that are compared (same scenario, same round) are seconds apart at
+    most and drift on a shared machine falls on every contestant alike. With
+    ``number`` None, each case makes samples of about ``sample_ms``.
+    """
     timed = [case for case in cases if case.problem is None]
     for case in timed:
         time_batch(case.app, case.environ, warmup)
-    samples: dict[tuple[str, str], list[float]] = {(c.scenario.name, c.contestant.key): [] for c in timed}
+    numbers = {
+        (c.scenario.name, c.contestant.key): number if number else calibrate(c, sample_ms) for c in timed
+    }
+    by_scenario: dict[str, list[Case]] = {}
+    for case in timed:
+        by_scenario.setdefault(case.scenario.name, []).append(case)
+    groups = list(by_scenario.values())
+    samples: dict[tuple[str, str], list[float]] = {key: [] for key in numbers}
     rng = random.Random(seed)
     for r in range(rounds):
-        order = list(timed)
-        rng.shuffle(order)
-        for case in order:
-            samples[case.scenario.name, case.contestant.key].append(time_batch(case.app, case.environ, number))
+        rng.shuffle(groups)
+        for group in groups:
+            rng.shuffle(group)
+            for case in group:
+                key = (case.scenario.name, case.contestant.key)
+                samples[key].append(time_batch(case.app, case.environ, numbers[key]))
         gc.collect()
         if progress is not None:
             progress(r + 1)
-    return samples
+    return samples, numbers
 
 
 def request_peak_memory(case: Case) -> int:

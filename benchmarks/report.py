@@ -203,7 +203,8 @@ def format_text(doc: dict[str, Any]) -> str:
     lines.append(f"# {meta['python']} on {meta['cpu']} ({meta['nproc']} cores)")
     lines.append(
         "# " + ", ".join(f"{c['label']} {c['version']}" for c in doc["contestants"].values())
-        + f"; rounds={doc['config']['rounds']} number={doc['config']['number']}"
+        + f"; {doc['config']['rounds']} rounds, samples of "
+        + (f"{doc['config']['number']} requests" if doc["config"]["number"] else f"~{doc['config']['sample_ms']} ms")
     )
     for key, reason in doc.get("skipped", {}).items():
         lines.append(f"# skipped {key}: {reason}")
