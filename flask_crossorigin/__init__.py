@@ -1,0 +1,30 @@
+"""flask-crossorigin: the CORS protocol for Flask, secure by default.
+
+>>> from flask import Flask
+>>> from flask_crossorigin import CORS
+>>> app = Flask(__name__)
+>>> cors = CORS(app, origins=["https://app.example.com"])
+"""
+
+from __future__ import annotations
+
+from .decorator import cross_origin
+from .errors import ConfigurationError, ConfigurationWarning, Problem
+from .extension import CORS, CrossOriginState
+from .options import OPTIONS, Option
+from .policy import Decision, Policy
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CORS",
+    "OPTIONS",
+    "ConfigurationError",
+    "ConfigurationWarning",
+    "CrossOriginState",
+    "Decision",
+    "Option",
+    "Policy",
+    "Problem",
+    "cross_origin",
+]

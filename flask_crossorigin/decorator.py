@@ -1,0 +1,123 @@
+"""``@cross_origin``: a policy for one view, replacing the app's for that route."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import weakref
+from typing import Any, Callable, TypeVar, cast
+
+from flask import Flask, current_app, request
+from flask.typing import ResponseReturnValue
+
+from .errors import ConfigurationError
+from .extension import EXTENSION_KEY, add_cors_headers, answer_preflight
+from .options import POLICY_OPTIONS, options_from_config, unknown_option_problems
+from .policy import Policy, build_policy, compile_policy
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ViewPolicy:
+    """The options of one decorated view, and its compiled policy per app.
+
+    The decorator's arguments are checked when the decorator runs (at import).
+    The policy is compiled once per app, merged over that app's ``CORS_*`` config
+    keys: when ``CORS(app)`` is initialised, or on the view's first request.
+    """
+
+    def __init__(self, view_name: str, options: dict[str, Any]) -> None:
+        self.name = f"@cross_origin on {view_name}"
+        self.options = options
+        where = "@cross_origin()"
+        # Each value on its own now; combinations once app.config is known, as
+        # CORS_ORIGINS may supply what supports_credentials=True needs.
+        base, problems = build_policy(self.name, [(where, options)], check_conflicts=False)
+        if problems:
+            raise ConfigurationError(problems)
+        assert base is not None
+        self.automatic_options = base.automatic_options
+        self._per_app: weakref.WeakKeyDictionary[Flask, Policy] = weakref.WeakKeyDictionary()
+
+    def policy_for(self, app: Flask) -> Policy:
+        policy = self._per_app.get(app)
+        if policy is None:
+            config = options_from_config(app.config)
+            config.pop("resources", None)
+            policy = compile_policy(
+                self.name, [("app.config", config), ("@cross_origin()", self.options)]
+            )
+            self._per_app[app] = policy
+        return policy
+
+
+def cross_origin(**options: Any) -> Callable[[F], F]:
+    """Give one view its own CORS policy (sync and async views alike).
+
+    Takes the same options as :class:`~flask_crossorigin.CORS` except
+    ``resources``. Precedence: defaults < ``CORS_*`` keys of ``app.config`` <
+    the decorator's arguments; the result replaces any app or blueprint policy
+    for this route. Put it below ``@app.route``.
+
+    With ``CORS(app)`` initialised, preflights to the view are answered before
+    ``before_request`` hooks run, and error responses carry the view's headers.
+    Without it, the decorator answers preflights and decorates responses itself.
+    """
+    problems = unknown_option_problems(options, "@cross_origin()", POLICY_OPTIONS)
+    if problems:
+        raise ConfigurationError(problems)
+
+    def decorator(view: F) -> F:
+        spec = ViewPolicy(getattr(view, "__qualname__", repr(view)), options)
+
+        def before() -> ResponseReturnValue | None:
+            app = cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+            if request.method != "OPTIONS" or not spec.automatic_options:
+                return None
+            if EXTENSION_KEY not in app.extensions:
+                environ = request.environ
+                if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+                    return answer_preflight(app, spec.policy_for(app), environ)
+                response = app.make_default_options_response()
+                add_cors_headers(response, spec.policy_for(app), environ)
+                return response
+            return app.make_default_options_response()
+
+        def after(rv: ResponseReturnValue) -> ResponseReturnValue:
+            app = cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+            if EXTENSION_KEY in app.extensions:
+                return rv  # the extension's after_request hook applies this view's policy
+            response = app.make_response(rv)
+            add_cors_headers(response, spec.policy_for(app), request.environ)
+            return response
+
+        wrapper: Callable[..., Any]
+        if inspect.iscoroutinefunction(view):
+            @functools.wraps(view)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+                early = before()
+                if early is not None:
+                    return early
+                return after(await view(*args, **kwargs))
+
+            wrapper = async_wrapper
+        else:
+            @functools.wraps(view)
+            def sync_wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+                early = before()
+                if early is not None:
+                    return early
+                return after(view(*args, **kwargs))
+
+            wrapper = sync_wrapper
+
+        wrapper.__cross_origin__ = spec  # type: ignore[attr-defined]
+        if spec.automatic_options:
+            # Route OPTIONS to the view, so the decorator sees preflights even
+            # when the extension is not initialised on the app.
+            methods = set(getattr(view, "required_methods", ())) | {"OPTIONS"}
+            wrapper.required_methods = methods  # type: ignore[attr-defined]
+            wrapper.provide_automatic_options = False  # type: ignore[attr-defined]
+        return cast(F, wrapper)
+
+    return decorator

@@ -1,0 +1,72 @@
+"""HTTP syntax the CORS layer relies on: tokens, request-header lists and ``Vary``."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Iterable
+
+if TYPE_CHECKING:
+    from werkzeug.datastructures import Headers
+
+#: RFC 9110 ``token``: what header names and methods are made of. No CR, LF or space.
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+#: Bounds on ``Access-Control-Request-Headers``. Browsers send a short, sorted,
+#: lowercase list; anything past these limits is refused before it is parsed.
+MAX_REQUEST_HEADERS_LENGTH = 4096
+MAX_REQUEST_HEADERS_COUNT = 64
+
+# A character that may not appear in a list of header names.
+_NOT_IN_HEADER_LIST = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z, \t]")
+
+
+class HeaderListError(Exception):
+    """``Access-Control-Request-Headers`` could not be read; ``code`` names the reason."""
+
+    def __init__(self, code: str, length: int = 0, count: int = 0) -> None:
+        super().__init__(code)
+        self.code = code
+        self.length = length
+        self.count = count
+
+
+def is_token(value: object) -> bool:
+    return isinstance(value, str) and TOKEN.fullmatch(value) is not None
+
+
+def parse_request_headers(value: str) -> list[str]:
+    """Split ``Access-Control-Request-Headers`` into lowercase names, in bounded time.
+
+    The work is capped by :data:`MAX_REQUEST_HEADERS_LENGTH` and
+    :data:`MAX_REQUEST_HEADERS_COUNT`, both checked in C before any Python loop.
+    Raises :class:`HeaderListError` for a value that is too long or malformed.
+    """
+    commas = value.count(",")
+    if len(value) > MAX_REQUEST_HEADERS_LENGTH or commas >= MAX_REQUEST_HEADERS_COUNT:
+        raise HeaderListError("headers-too-long", len(value), commas + 1)
+    if _NOT_IN_HEADER_LIST.search(value) is not None:
+        raise HeaderListError("headers-malformed")
+    names: list[str] = []
+    for part in value.lower().split(","):
+        name = part.strip(" \t")
+        if not name:
+            continue  # tolerate empty list elements, as RFC 9110 asks of recipients
+        if " " in name or "\t" in name:
+            raise HeaderListError("headers-malformed")
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def merge_vary(headers: Headers, names: Iterable[str]) -> None:
+    """Add ``names`` to the response's ``Vary``, keeping what is there and never duplicating."""
+    existing = headers.getlist("Vary")
+    if not existing:
+        headers["Vary"] = ", ".join(names)
+        return
+    present = {item.strip().lower() for line in existing for item in line.split(",")}
+    if "*" in present:
+        return  # already varies on everything
+    missing = [name for name in names if name.lower() not in present]
+    if missing or len(existing) > 1:
+        headers["Vary"] = ", ".join([*existing, *missing])

@@ -1,0 +1,353 @@
+"""Origins: what a configuration may say, and how a request's ``Origin`` is matched.
+
+Configured entries are validated and sorted into the structure that answers
+fastest for their kind: exact origins in a set, wildcard subdomains in a set
+keyed by (scheme, parent domain, port), regular expressions matched against
+the whole origin, and callables. A request's ``Origin`` is first looked up in
+the exact set; only when that misses is it parsed, strictly, so that malformed
+values never reach a regex or a user's callable.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from functools import lru_cache
+from typing import TYPE_CHECKING, Callable, Iterable, Union
+
+from .errors import ConfigurationWarning
+from .reasons import Refusal, logger
+
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
+
+#: What ``origins`` accepts, alone or in a list.
+OriginSpec = Union[str, "re.Pattern[str]", Callable[[str], bool]]
+
+ANY_ORIGIN = "*"
+NULL_ORIGIN = "null"
+DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+MAX_ORIGIN_LENGTH = 1024
+
+# A serialized origin as browsers send it: lowercase scheme and host (IDNs in
+# punycode), IPv6 in brackets, a port only when it is not the default.
+_SERIALIZED_ORIGIN = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.\-]*)://"
+    r"(?P<host>[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*|\[[0-9a-f:.]+\])"
+    r"(?::(?P<port>[1-9][0-9]{0,4}))?"
+)
+_HOSTNAME = re.compile(r"[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*")
+_IPV4 = re.compile(r"[0-9]+(?:\.[0-9]+){3}")
+# Characters that make a configured origin a regular expression.
+_REGEX_SYNTAX = re.compile(r"[\\\[\]?$^()+{}|*]")
+# A '*' that quantifies something: after '.', ')', ']', '}' or an escape like '\d'.
+_QUANTIFIED_STAR = re.compile(r"(?:[.)\]}]|\\.)\*")
+# An unescaped '.' between two name characters, as in 'example.com'.
+_UNESCAPED_DOT = re.compile(r"(?<![\\\[])(?<=[A-Za-z0-9])\.(?=[A-Za-z0-9])")
+
+
+class RequestOrigin:
+    """A request's ``Origin`` split into scheme, host and port ('' when absent)."""
+
+    __slots__ = ("scheme", "host", "port")
+
+    def __init__(self, scheme: str, host: str, port: str) -> None:
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+
+
+def parse_request_origin(value: str) -> RequestOrigin | None:
+    """Parse a request's ``Origin`` strictly; ``None`` when it is not a serialized origin."""
+    if len(value) > MAX_ORIGIN_LENGTH:
+        return None
+    m = _SERIALIZED_ORIGIN.fullmatch(value)
+    if m is None:
+        return None
+    scheme, host, port = m.group("scheme", "host", "port")
+    if port is not None and (int(port) > 65535 or DEFAULT_PORTS.get(scheme) == port):
+        return None
+    return RequestOrigin(scheme, host, port or "")
+
+
+class OriginMatcher:
+    """The compiled ``origins`` of one policy. Immutable once built."""
+
+    __slots__ = ("any_origin", "exact", "wildcards", "regexes", "callables", "entries")
+
+    def __init__(
+        self,
+        *,
+        any_origin: bool,
+        exact: frozenset[str],
+        wildcards: frozenset[tuple[str, str, str]],
+        regexes: tuple[re.Pattern[str], ...],
+        callables: tuple[Callable[[str], bool], ...],
+        entries: tuple[str, ...],
+    ) -> None:
+        self.any_origin = any_origin
+        self.exact = exact
+        self.wildcards = wildcards
+        self.regexes = regexes
+        self.callables = callables
+        #: The entries as configured, for people (CLI, reasons, docs).
+        self.entries = entries
+
+    def check(self, origin: str, policy_name: str) -> Refusal | None:
+        """``None`` when ``origin`` is allowed, else the :class:`Refusal` saying why."""
+        if origin in self.exact:
+            return None  # the common case: one set lookup, nothing parsed
+        if origin == NULL_ORIGIN:
+            return Refusal("origin-null")
+        parsed = parse_request_origin(origin)
+        if parsed is None:
+            return Refusal("origin-malformed", origin=origin)
+        if self.any_origin:
+            return None
+        if self.wildcards and self._matches_wildcard(parsed):
+            return None
+        for regex in self.regexes:
+            if regex.fullmatch(origin) is not None:
+                return None
+        for allow in self.callables:
+            try:
+                if allow(origin):
+                    return None
+            except Exception as error:  # a user's callable must not turn into a 500
+                logger.error("origins callable %r raised", allow, exc_info=True)
+                return Refusal(
+                    "origin-callable-failed", origin=origin, policy=policy_name,
+                    error=type(error).__name__,
+                )
+        return Refusal("origin-not-allowed", origin=origin, policy=policy_name)
+
+    def _matches_wildcard(self, origin: RequestOrigin) -> bool:
+        # Try every parent of the host: 'a.b.example.com' -> 'b.example.com',
+        # 'example.com', 'com'. The host itself is never tried, so '*.example.com'
+        # needs at least one label before 'example.com'.
+        host = origin.host
+        dot = host.find(".")
+        while dot != -1:
+            if (origin.scheme, host[dot + 1 :], origin.port) in self.wildcards:
+                return True
+            dot = host.find(".", dot + 1)
+        return False
+
+
+def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[object, str]]]:
+    """Validate ``origins`` and build its matcher.
+
+    Returns the matcher (``None`` when there are problems) and the problems,
+    each as ``(offending value, what is wrong and how to fix it)``.
+    """
+    problems: list[tuple[object, str]] = []
+    items = _as_items(value, problems)
+    any_origin = False
+    exact: set[str] = set()
+    wildcards: set[tuple[str, str, str]] = set()
+    regexes: list[re.Pattern[str]] = []
+    callables: list[Callable[[str], bool]] = []
+    entries: list[str] = []
+    for item in items:
+        if isinstance(item, re.Pattern):
+            if not isinstance(item.pattern, str):
+                problems.append((item, "is a bytes regex; compile a str pattern"))
+                continue
+            regexes.append(item)
+            entries.append(f"regex {item.pattern!r}")
+        elif isinstance(item, str):
+            entries.append(item)
+            if item == ANY_ORIGIN:
+                any_origin = True
+            elif item == NULL_ORIGIN:
+                exact.add(item)
+            elif re.match(r"[A-Za-z][A-Za-z0-9+.\-]*://\*\.", item):
+                _add_wildcard(item, wildcards, problems)
+            elif _REGEX_SYNTAX.search(item):
+                _add_regex(item, regexes, problems)
+            else:
+                normalized = _exact_origin(item, problems)
+                if normalized is not None:
+                    exact.add(normalized)
+        elif callable(item):
+            callables.append(item)
+            entries.append(f"callable {getattr(item, '__qualname__', repr(item))}")
+        else:
+            problems.append((item, _type_message(item)))
+    if any_origin and (exact - {NULL_ORIGIN} or wildcards or regexes or callables):
+        problems.append(
+            (value, "'*' already allows every origin, so the other entries mean nothing; "
+                    "keep either '*' or the list of origins")
+        )
+    if not items and not problems:
+        problems.append((value, "allows no origin at all; list the origins to allow, or use '*'"))
+    if problems:
+        return None, problems
+    matcher = OriginMatcher(
+        any_origin=any_origin,
+        exact=frozenset(exact),
+        wildcards=frozenset(wildcards),
+        regexes=tuple(regexes),
+        callables=tuple(callables),
+        entries=tuple(entries),
+    )
+    return matcher, problems
+
+
+def _as_items(value: object, problems: list[tuple[object, str]]) -> list[object]:
+    if isinstance(value, str):
+        if "," in value or value.strip() != value or " " in value:
+            problems.append(
+                (value, "looks like several origins in one string; pass a list, "
+                        "e.g. ['https://a.example', 'https://b.example']")
+            )
+            return []
+        return [value]
+    if isinstance(value, re.Pattern) or callable(value):
+        return [value]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    problems.append((value, _type_message(value)))
+    return []
+
+
+def _type_message(value: object) -> str:
+    return (
+        f"is a {type(value).__name__}; an origin is a string ('https://app.example'), "
+        "a compiled regex, or a callable origin -> bool (or a list of these)"
+    )
+
+
+def _split_origin(
+    text: str, problems: list[tuple[object, str]], *, entry: str
+) -> tuple[str, str, str] | None:
+    """Split 'scheme://host[:port]', reporting what keeps it from being an origin."""
+    if any(c.isspace() for c in text):
+        problems.append((entry, "contains whitespace; an origin is scheme://host[:port]"))
+        return None
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        problems.append((entry, f"has no scheme; write 'https://{text.rstrip('/')}'"))
+        return None
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme):
+        problems.append((entry, f"has an invalid scheme {scheme!r}"))
+        return None
+    scheme = scheme.lower()
+    authority, slash, path = rest.partition("/")
+    base = f"{scheme}://{authority}"
+    if "@" in authority:
+        problems.append(
+            (entry, f"contains user info; browsers never send it in Origin; "
+                    f"write '{scheme}://{authority.rpartition('@')[2]}'")
+        )
+        return None
+    for mark, what in (("?", "a query"), ("#", "a fragment")):
+        if mark in authority:
+            problems.append((entry, f"has {what}; write '{base.split(mark)[0]}'"))
+            return None
+    if slash:
+        what = "a trailing slash" if not path else f"a path ('/{path}')"
+        problems.append(
+            (entry, f"has {what}; an origin is scheme://host[:port], write '{base}'")
+        )
+        return None
+    host, port = authority, ""
+    if authority.startswith("["):
+        close = authority.find("]")
+        host, port = authority[: close + 1], authority[close + 1 :].removeprefix(":")
+    elif ":" in authority:
+        host, _, port = authority.rpartition(":")
+    if port:
+        if not port.isdigit() or port.startswith("0") or int(port) > 65535:
+            problems.append((entry, f"has an invalid port {port!r}; use 1-65535"))
+            return None
+        if DEFAULT_PORTS.get(scheme) == port:
+            problems.append(
+                (entry, f"names the default port {port}, which browsers never send; "
+                        f"write '{scheme}://{host.lower()}'")
+            )
+            return None
+    try:
+        ascii_host = host.encode("ascii").decode("ascii").lower()
+    except UnicodeEncodeError:
+        try:
+            suggestion = host.encode("idna").decode("ascii")
+            hint = f"write its punycode form '{scheme}://{suggestion}'"
+        except UnicodeError:
+            hint = "write the host in punycode"
+        problems.append((entry, f"has a non-ASCII host, which browsers send as punycode; {hint}"))
+        return None
+    if not (_HOSTNAME.fullmatch(ascii_host) or re.fullmatch(r"\[[0-9a-f:.]+\]", ascii_host)):
+        problems.append((entry, f"has an invalid host {host!r}"))
+        return None
+    return scheme, ascii_host, port
+
+
+def _exact_origin(text: str, problems: list[tuple[object, str]]) -> str | None:
+    parts = _split_origin(text, problems, entry=text)
+    if parts is None:
+        return None
+    scheme, host, port = parts
+    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
+
+
+def _add_wildcard(
+    text: str, wildcards: set[tuple[str, str, str]], problems: list[tuple[object, str]]
+) -> None:
+    scheme, _, rest = text.partition("://")
+    parts = _split_origin(f"{scheme}://{rest[2:]}", problems, entry=text)
+    if parts is None:
+        return
+    scheme, parent, port = parts
+    if "*" in rest[2:]:
+        problems.append((text, "may hold one '*', as its whole leftmost label"))
+    elif parent.startswith("[") or _IPV4.fullmatch(parent):
+        problems.append((text, "puts a wildcard on an IP address; list the origins"))
+    elif _public_suffixes().is_public(parent):
+        problems.append(
+            (text, f"'{parent}' is a public suffix, so '*.{parent}' would trust sites anyone "
+                   "can register; list the origins you trust")
+        )
+    else:
+        wildcards.add((scheme, parent, port))
+
+
+def _add_regex(
+    text: str, regexes: list[re.Pattern[str]], problems: list[tuple[object, str]]
+) -> None:
+    bare_stars = text.count("*") - len(_QUANTIFIED_STAR.findall(text))
+    if bare_stars:
+        problems.append(
+            (text, "uses '*' where it quantifies nothing; '*' means 'any subdomain' only as "
+                   "a whole leftmost label ('https://*.example.com'); otherwise write a "
+                   r"regex, e.g. r'http://localhost:\d+'")
+        )
+        return
+    try:
+        regex = re.compile(text)
+    except re.error as error:
+        problems.append((text, f"is not a valid regular expression ({error})"))
+        return
+    dot = _UNESCAPED_DOT.search(text)
+    if dot is not None:
+        around = text[max(0, dot.start() - 8) : dot.end() + 8]
+        warnings.warn(
+            f"origin regex {text!r} has an unescaped '.' in {around!r}: it matches any "
+            "character, so look-alike hosts match too; write '\\.' for a literal dot",
+            ConfigurationWarning,
+            stacklevel=2,
+        )
+    regexes.append(regex)
+
+
+@lru_cache(maxsize=1)
+def _public_suffixes() -> PublicSuffixList:
+    from publicsuffixlist import PublicSuffixList
+
+    # accept_unknown=False: names outside the list, such as 'localhost' or 'test',
+    # are not public suffixes, so '*.localhost' stays usable for development.
+    return PublicSuffixList(accept_unknown=False)
+
+
+def describe(entries: Iterable[str]) -> str:
+    return ", ".join(entries) or "(none)"

@@ -1,0 +1,245 @@
+"""A compiled CORS policy and the decisions it makes for one request.
+
+:func:`build_policy` validates merged options and precomputes every header
+value; :class:`Policy` then only looks things up. The checks follow the order
+of the Fetch standard's CORS check and CORS-preflight fetch: origin, then
+method, then request headers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .errors import ConfigurationError, Problem
+from .headers import (
+    MAX_REQUEST_HEADERS_COUNT,
+    MAX_REQUEST_HEADERS_LENGTH,
+    TOKEN,
+    HeaderListError,
+    parse_request_headers,
+)
+from .options import (
+    Layer,
+    check_bool,
+    check_max_age,
+    check_token_list,
+    merge_layers,
+)
+from .origins import OriginMatcher, compile_origins, parse_request_origin
+from .reasons import Refusal
+
+ACAO = "Access-Control-Allow-Origin"
+ACAC = "Access-Control-Allow-Credentials"
+ACEH = "Access-Control-Expose-Headers"
+ACAM = "Access-Control-Allow-Methods"
+ACAH = "Access-Control-Allow-Headers"
+ACMA = "Access-Control-Max-Age"
+ACAPN = "Access-Control-Allow-Private-Network"
+
+Header = tuple[str, str]
+
+_HEADER_LIMITS = (
+    f"{MAX_REQUEST_HEADERS_LENGTH} characters or {MAX_REQUEST_HEADERS_COUNT} names"
+)
+
+
+class Decision:
+    """What a policy answers to one request: headers to add, ``Vary`` names, and a refusal."""
+
+    __slots__ = ("headers", "vary", "refusal")
+
+    def __init__(
+        self, headers: tuple[Header, ...], vary: tuple[str, ...], refusal: Refusal | None
+    ) -> None:
+        self.headers = headers
+        self.vary = vary
+        #: ``None`` when granted (or when the request was not a CORS request at all).
+        self.refusal = refusal
+
+    @property
+    def granted(self) -> bool:
+        return self.refusal is None and any(name == ACAO for name, _ in self.headers)
+
+
+class Policy:
+    """One immutable, compiled CORS policy. Safe to share between threads."""
+
+    def __init__(self, name: str, settings: dict[str, Any], origins: OriginMatcher) -> None:
+        #: Where the policy comes from, as people read it ("resources['/api/*']").
+        self.name = name
+        #: The validated options, for display (CLI, docs, debugging).
+        self.settings = settings
+        self.origins = origins
+        self.credentials: bool = settings["supports_credentials"]
+        self.automatic_options: bool = settings["automatic_options"]
+        self.intercept_exceptions: bool = settings["intercept_exceptions"]
+        self.private_network: bool = settings["allow_private_network"]
+        methods: tuple[str, ...] = settings["methods"]
+        allow_headers: tuple[str, ...] = settings["allow_headers"]
+        #: ``None`` means any method / any header.
+        self.methods = None if methods == ("*",) else frozenset(methods)
+        self.allow_headers = (
+            None if allow_headers == ("*",) else frozenset(h.lower() for h in allow_headers)
+        )
+
+        # Everything below is precomputed so that a request only looks it up.
+        self._wildcard = origins.any_origin and settings["send_wildcard"]
+        shared: list[Header] = []
+        if self.credentials:
+            shared.append((ACAC, "true"))
+        actual_static = list(shared)
+        if settings["expose_headers"]:
+            actual_static.append((ACEH, ", ".join(settings["expose_headers"])))
+        self._actual_static = tuple(actual_static)
+        self._methods_value = ", ".join(methods)
+        preflight_tail = list(shared)
+        if settings["max_age"] is not None:
+            preflight_tail.append((ACMA, str(settings["max_age"])))
+        self._preflight_static = tuple(preflight_tail)
+
+        vary = settings["vary_header"]
+        always = settings["always_send"]
+        # With '*' sent to every request the answer does not depend on Origin.
+        self.actual_vary: tuple[str, ...] = (
+            ("Origin",) if vary and not (self._wildcard and always) else ()
+        )
+        preflight_vary = ["Origin", "Access-Control-Request-Method",
+                          "Access-Control-Request-Headers"]
+        if self.private_network:
+            preflight_vary.append("Access-Control-Request-Private-Network")
+        self.preflight_vary: tuple[str, ...] = tuple(preflight_vary) if vary else ()
+        self._no_origin = Decision(
+            ((ACAO, "*"),) + self._actual_static if self._wildcard and always else (),
+            self.actual_vary,
+            None,
+        )
+        self._wildcard_grant = Decision(
+            ((ACAO, "*"),) + self._actual_static, self.actual_vary, None
+        )
+
+    def __repr__(self) -> str:
+        return f"<Policy {self.name}>"
+
+    def actual(self, origin: str | None) -> Decision:
+        """The headers for an actual (non-preflight) response to a request from ``origin``."""
+        if origin is None:
+            return self._no_origin
+        refusal = self.origins.check(origin, self.name)
+        if refusal is not None:
+            return Decision((), self.actual_vary, refusal)
+        if self._wildcard:
+            return self._wildcard_grant
+        return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
+
+    def preflight(
+        self,
+        origin: str | None,
+        method: str,
+        request_headers: str | None,
+        private_network: str | None = None,
+    ) -> Decision:
+        """The headers for a preflight answer; ``refusal`` is set when nothing is granted."""
+        vary = self.preflight_vary
+        if origin is None:
+            return Decision((), vary, Refusal("origin-missing"))
+        refusal = self.origins.check(origin, self.name)
+        if refusal is not None:
+            return Decision((), vary, refusal)
+        if TOKEN.fullmatch(method) is None:
+            return Decision((), vary, Refusal("method-malformed", method=method))
+        if self.methods is not None and method not in self.methods:
+            return Decision((), vary, Refusal(
+                "method-not-allowed", method=method, policy=self.name,
+                allowed=self._methods_value,
+            ))
+        names: list[str] = []
+        if request_headers:
+            try:
+                names = parse_request_headers(request_headers)
+            except HeaderListError as error:
+                return Decision((), vary, Refusal(
+                    error.code, limit=_HEADER_LIMITS, length=error.length, count=error.count,
+                ))
+            if self.allow_headers is not None:
+                missing = [name for name in names if name not in self.allow_headers]
+                if missing:
+                    return Decision((), vary, Refusal(
+                        "headers-not-allowed", headers=", ".join(missing), policy=self.name,
+                        allowed=", ".join(self.settings["allow_headers"]),
+                    ))
+        headers: list[Header] = [(ACAO, "*" if self._wildcard else origin)]
+        headers.append((ACAM, method if self.methods is None else self._methods_value))
+        if names:
+            headers.append((ACAH, ", ".join(names)))
+        headers.extend(self._preflight_static)
+        if self.private_network and private_network == "true":
+            headers.append((ACAPN, "true"))
+        return Decision(tuple(headers), vary, None)
+
+
+def build_policy(
+    name: str, layers: Iterable[Layer], *, check_conflicts: bool = True
+) -> tuple[Policy | None, list[Problem]]:
+    """Merge and validate option layers into a :class:`Policy`.
+
+    Returns the policy (``None`` when anything is wrong) and every problem found.
+    ``check_conflicts=False`` checks each value on its own but not their
+    combinations (for a decorator whose other options may come from ``app.config``).
+    """
+    merged = merge_layers(layers)
+    problems: list[Problem] = []
+    settings: dict[str, Any] = {}
+
+    def value(option: str) -> Any:
+        return merged[option][0]
+
+    def where(option: str) -> str:
+        return merged[option][1]
+
+    for option in ("supports_credentials", "send_wildcard", "vary_header", "automatic_options",
+                   "always_send", "intercept_exceptions", "allow_private_network"):
+        settings[option] = check_bool(option, value(option), where(option), problems)
+    methods = check_token_list("methods", value("methods"), where("methods"), problems)
+    if methods is not None:
+        methods = tuple(m.upper() for m in methods)
+    settings["methods"] = methods
+    settings["allow_headers"] = check_token_list(
+        "allow_headers", value("allow_headers"), where("allow_headers"), problems
+    )
+    settings["expose_headers"] = check_token_list(
+        "expose_headers", value("expose_headers"), where("expose_headers"), problems,
+        allow_none=True,
+    )
+    settings["max_age"] = check_max_age(value("max_age"), where("max_age"), problems)
+    matcher, origin_problems = compile_origins(value("origins"))
+    for offending, message in origin_problems:
+        problems.append(Problem(where("origins"), "origins", offending, message))
+    settings["origins"] = value("origins")
+
+    credentials = settings["supports_credentials"] and check_conflicts
+    if credentials and matcher is not None and matcher.any_origin:
+        problems.append(Problem(
+            where("supports_credentials"), "supports_credentials", True,
+            "cannot be combined with origins='*' (the default): that would let every site "
+            "read credentialed responses; list the trusted origins, or pass a callable "
+            "origin -> bool",
+        ))
+    if credentials and settings["expose_headers"] == ("*",):
+        problems.append(Problem(
+            where("expose_headers"), "expose_headers", "*",
+            "'*' is not a wildcard for credentialed requests; list the header names",
+        ))
+    if problems or matcher is None:
+        return None, problems
+    return Policy(name, settings, matcher), problems
+
+
+def compile_policy(name: str, layers: Iterable[Layer]) -> Policy:
+    """Like :func:`build_policy`, raising :class:`ConfigurationError` on any problem."""
+    policy, problems = build_policy(name, layers)
+    if policy is None:
+        raise ConfigurationError(problems)
+    return policy
+
+
+__all__ = ["Decision", "Policy", "build_policy", "compile_policy", "parse_request_origin"]

@@ -1,0 +1,147 @@
+"""The resource table: which policy applies to a request path.
+
+Patterns, as flask-cors users write them:
+
+* ``"/api/users"`` (no wildcard, no regex syntax): exactly that path.
+* ``"/api/*"``: ``/api`` itself and every path below it, never ``/apiary``;
+  ``"/*"`` and ``"*"`` match every path.
+* ``"/users/*/posts"``: a ``*`` elsewhere stands for one path segment or part of one.
+* a string with regex syntax (``\\ ^ $ ? + { } [ ] | ( )`` or ``.*``) or a
+  compiled ``re.Pattern``: a regular expression that must match the *whole* path.
+
+Matching is case-sensitive, against ``request.path`` as Flask routes it (a ``+``
+stays a ``+``). When several patterns match, the most specific wins,
+whatever the order they were declared in:
+
+1. an exact path beats every pattern;
+2. otherwise the pattern with the longest *literal prefix* wins (the text
+   before its first wildcard or regex syntax: ``/api/v1/`` for ``/api/v1/*``);
+3. on equal prefixes, a ``/*`` pattern beats a glob, which beats a regex;
+4. then the longer pattern; then the one declared first.
+
+Lookup does not scan the table: patterns are filed under the last ``/`` of their
+literal prefix, and a request only visits the buckets of its own path's ``/``
+positions, so its cost grows with the depth of the path, not with the number of
+patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+_REGEX_SYNTAX = re.compile(r"[\\^$?+{}\[\]|()]|\.\*")
+_META = set("\\.^$*+?{}[]|()")
+_KIND_RANK = {"prefix": 0, "glob": 1, "regex": 2}
+
+
+class ResourcePattern:
+    """One compiled path pattern."""
+
+    __slots__ = ("text", "kind", "literal", "_base", "_regex")
+
+    def __init__(self, pattern: str | re.Pattern[str]) -> None:
+        self._base = ""
+        self._regex: re.Pattern[str] | None = None
+        if isinstance(pattern, re.Pattern):
+            self.text = pattern.pattern
+            self.kind = "regex"
+            self._regex = pattern
+            self.literal = "" if pattern.flags & re.IGNORECASE else _regex_literal(self.text)
+        elif _REGEX_SYNTAX.search(pattern):
+            self.text = pattern
+            self.kind = "regex"
+            self._regex = re.compile(pattern)  # re.error is reported by the caller
+            self.literal = _regex_literal(pattern)
+        elif "*" not in pattern:
+            self.text = self.literal = pattern
+            self.kind = "exact"
+        elif pattern in ("*", "/*") or (
+            pattern.endswith("/*") and "*" not in pattern[:-2]
+        ):
+            self.text = pattern
+            self.kind = "prefix"
+            self._base = pattern[:-2] if pattern != "*" else ""
+            self.literal = self._base + "/"
+        else:
+            self.text = pattern
+            self.kind = "glob"
+            parts = pattern[:-2].split("*") if pattern.endswith("/*") else pattern.split("*")
+            body = "[^/]*".join(map(re.escape, parts))
+            self._regex = re.compile(body + ("(?:/.*)?" if pattern.endswith("/*") else ""))
+            self.literal = parts[0]
+
+    def matches(self, path: str) -> bool:
+        if self.kind == "prefix":
+            base = self._base
+            return path == base or path.startswith(base + "/")
+        if self.kind == "exact":
+            return path == self.text
+        assert self._regex is not None
+        return self._regex.fullmatch(path) is not None
+
+    def sort_key(self, order: int) -> tuple[int, int, int, int]:
+        return (-len(self.literal), _KIND_RANK.get(self.kind, 0), -len(self.text), order)
+
+    def __repr__(self) -> str:
+        return f"ResourcePattern({self.text!r}, {self.kind})"
+
+
+def _regex_literal(text: str) -> str:
+    """The literal text every match of ``text`` starts with (conservatively short)."""
+    if "|" in text:
+        return ""  # an alternation can match without any common prefix
+    start = 1 if text.startswith("^") else 0
+    end = start
+    while end < len(text) and text[end] not in _META:
+        end += 1
+    if end < len(text) and text[end] in "*?{":
+        end = max(start, end - 1)  # the character before a quantifier is optional
+    return text[start:end]
+
+
+class ResourceTable(Generic[T]):
+    """Patterns mapped to values (policies), looked up by path."""
+
+    def __init__(self, entries: list[tuple[ResourcePattern, T]]) -> None:
+        self.entries = entries
+        self._exact: dict[str, tuple[ResourcePattern, T]] = {}
+        buckets: dict[str, list[tuple[tuple[int, int, int, int], ResourcePattern, T]]] = {}
+        for order, (pattern, value) in enumerate(entries):
+            if pattern.kind == "exact":
+                self._exact.setdefault(pattern.text, (pattern, value))
+                continue
+            bucket = pattern.literal[: pattern.literal.rfind("/") + 1]
+            buckets.setdefault(bucket, []).append((pattern.sort_key(order), pattern, value))
+        self._buckets = {
+            key: tuple((pattern, value) for _, pattern, value in sorted(items, key=_first))
+            for key, items in buckets.items()
+        }
+
+    def lookup(self, path: str) -> tuple[ResourcePattern, T] | None:
+        """The most specific ``(pattern, value)`` matching ``path``, or ``None``."""
+        exact = self._exact.get(path)
+        if exact is not None:
+            return exact
+        buckets = self._buckets
+        if not buckets:
+            return None
+        # Deepest bucket first: its patterns have longer literal prefixes than any
+        # pattern of a shallower bucket that can match this path.
+        end = len(path) if path.endswith("/") else len(path) + 1
+        probe = path if path.endswith("/") else path + "/"
+        while True:
+            candidates = buckets.get(probe[:end])
+            if candidates is not None:
+                for pattern, value in candidates:
+                    if pattern.matches(path):
+                        return pattern, value
+            if end == 0:
+                return None
+            end = probe.rfind("/", 0, end - 1) + 1
+
+
+def _first(item: tuple[tuple[int, int, int, int], ResourcePattern, T]) -> tuple[int, int, int, int]:
+    return item[0]
