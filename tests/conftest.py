@@ -1,0 +1,71 @@
+"""Shared fixtures. ``app`` is the fixture pytest-flask builds ``client`` from."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+from flask import Flask, abort, jsonify
+
+from flask_crossorigin import CORS
+
+TRUSTED = "https://trusted.example"
+
+
+def make_app(**cors_options: Any) -> Flask:
+    """An app with a few typical routes, and the extension when options are given."""
+    app = Flask(__name__)
+
+    @app.route("/api/data")
+    def data() -> Any:
+        return jsonify(message="hello")
+
+    @app.route("/api/items/<int:item>", methods=["GET", "PUT", "DELETE"])
+    def item(item: int) -> Any:
+        return jsonify(item=item)
+
+    @app.route("/private")
+    def private() -> Any:
+        abort(401)
+
+    @app.route("/boom")
+    def boom() -> Any:
+        raise RuntimeError("boom")
+
+    @app.route("/vary")
+    def vary() -> Any:
+        response = jsonify(ok=True)
+        response.headers["Vary"] = "Accept-Encoding"
+        return response
+
+    if cors_options.pop("_init", True):
+        CORS(app, **cors_options)
+    return app
+
+
+@pytest.fixture
+def app() -> Flask:
+    """The pytest-flask ``app``: the one-liner ``CORS(app)`` on the typical routes."""
+    return make_app()
+
+
+@pytest.fixture
+def build() -> Callable[..., Flask]:
+    """Build an app with the given ``CORS(app, **options)``."""
+    return make_app
+
+
+def preflight(
+    origin: str | None = TRUSTED, method: str = "PUT", headers: str | None = None, **extra: str
+) -> dict[str, str]:
+    """Request headers of a preflight."""
+    sent = {"Access-Control-Request-Method": method, **extra}
+    if origin is not None:
+        sent["Origin"] = origin
+    if headers is not None:
+        sent["Access-Control-Request-Headers"] = headers
+    return sent
+
+
+def vary_of(response: Any) -> list[str]:
+    return [item.strip() for line in response.headers.getlist("Vary") for item in line.split(",")]
