@@ -1,0 +1,53 @@
+"""``python -m example_app``: the API and the demo page, on two origins, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from .servers import create_demo_servers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m example_app", description=__doc__)
+    parser.add_argument("--api-port", type=int, default=5000, help="port of the API (default 5000; 0 = any free port)")
+    parser.add_argument("--page-port", type=int, default=5001, help="port of the page (default 5001; 0 = any free port)")
+    parser.add_argument("--quiet", action="store_true", help="do not log every request")
+    args = parser.parse_args(argv)
+
+    try:
+        servers = create_demo_servers(api_port=args.api_port, page_port=args.page_port)
+    except OSError as error:
+        print(f"error: cannot listen: {error} (try --api-port/--page-port)", file=sys.stderr)
+        return 1
+    if args.quiet:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+
+    servers.start()
+    print(f"API:  {servers.api_origin}", flush=True)
+    print(f"Page: {servers.page_origin}/   <- open this in a browser", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    while not stop.wait(0.5):
+        pass
+    print("Stopping...", flush=True)
+    servers.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""The demo API: every way of configuring flask-crossorigin, on one small Flask app.
+
+Policies, from the widest to the narrowest:
+
+* ``/public/...``    - ``CORS(public)``: the one-liner. Any origin may read, no credentials.
+                       (``CORS(app)`` does the same for a whole app.)
+* ``/tenants/...``   - ``CORS(tenants, origins=[...])``: a blueprint-scoped policy that
+                       trusts every tenant subdomain ``http://*.localhost:<page port>``.
+* ``/api/...``       - ``CORS(app, resources=...)``: only the front-end origin, a fixed
+                       list of methods and request headers.
+* ``/api/private/...`` - the same origin, with cookies (``supports_credentials``).
+* ``/api/widget``    - ``@cross_origin(origins="*")`` replaces the ``/api`` policy for one view.
+
+``CORS_EXPOSE_HEADERS`` and ``CORS_MAX_AGE`` come from ``app.config`` and apply to every
+policy; any ``CORS_*`` key can also be set from the environment, e.g.
+``FLASK_CORS_MAX_AGE=60`` (Flask's ``from_prefixed_env``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, abort, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from flask_crossorigin import CORS, cross_origin
+
+from .request_log import RequestLog
+
+DEFAULT_FRONTEND_ORIGIN = "http://localhost:5001"
+DEMO_TOKEN = "demo-token"  # the bearer token /api/account accepts
+SESSION_COOKIE = "demo_session"
+
+
+def tenant_origin_pattern(frontend_origin: str) -> str:
+    """``http://localhost:5001`` -> ``http://*.localhost:5001`` (its subdomains, same port)."""
+    parts = urlsplit(frontend_origin)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://*.{parts.hostname}{port}"
+
+
+def make_public_blueprint() -> Blueprint:
+    public = Blueprint("public", __name__, url_prefix="/public")
+    CORS(public)  # the one-liner: any origin, answered with "*"
+
+    @public.get("/hello")
+    def hello() -> Response:
+        return jsonify(message="Hello from the public API: any origin may read this.")
+
+    return public
+
+
+def make_tenants_blueprint(tenant_origin: str) -> Blueprint:
+    tenants = Blueprint("tenants", __name__, url_prefix="/tenants")
+    CORS(tenants, origins=[tenant_origin])  # applies to this blueprint's routes only
+
+    @tenants.get("/dashboard")
+    def dashboard() -> Response:
+        origin = request.headers.get("Origin", "")
+        tenant = (urlsplit(origin).hostname or "unknown").split(".", 1)[0]
+        return jsonify(tenant=tenant, origin=origin)
+
+    return tenants
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the API. ``config`` overrides the defaults and the ``FLASK_*`` environment."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        DEMO_FRONTEND_ORIGIN=DEFAULT_FRONTEND_ORIGIN,
+        # CORS_* keys apply to every policy unless a CORS() call or a resource overrides them.
+        CORS_EXPOSE_HEADERS=["X-Request-Id"],
+        CORS_MAX_AGE=600,
+    )
+    app.config.from_prefixed_env()  # FLASK_CORS_MAX_AGE=60, FLASK_DEMO_FRONTEND_ORIGIN=...
+    if config:
+        app.config.update(config)
+
+    frontend = app.config["DEMO_FRONTEND_ORIGIN"]
+    app.config.setdefault("DEMO_TENANT_ORIGIN", tenant_origin_pattern(frontend))
+
+    _register_routes(app)
+    app.register_blueprint(make_public_blueprint())
+    app.register_blueprint(make_tenants_blueprint(app.config["DEMO_TENANT_ORIGIN"]))
+    CORS(
+        app,
+        origins=[frontend],
+        resources={
+            "/api/*": {
+                "methods": ["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS"],
+                "allow_headers": ["Content-Type", "Authorization", "X-Demo-Token"],
+            },
+            "/api/private/*": {"supports_credentials": True},
+        },
+    )
+
+    # Outermost, so that it also sees the preflights the extension answers itself.
+    request_log = RequestLog(app.wsgi_app)
+    app.wsgi_app = request_log  # type: ignore[method-assign]
+    app.extensions["demo_request_log"] = request_log
+    return app
+
+
+def _register_routes(app: Flask) -> None:
+    items: dict[str, dict[str, Any]] = {
+        "1": {"id": "1", "name": "teapot", "price": 18},
+        "2": {"id": "2", "name": "kettle", "price": 35},
+    }
+
+    @app.after_request
+    def add_ids(response: Response) -> Response:
+        response.headers["X-Request-Id"] = uuid.uuid4().hex  # exposed via CORS_EXPOSE_HEADERS
+        response.headers["X-Internal-Trace"] = "node-7/worker-3"  # never exposed
+        return response
+
+    @app.before_request
+    def require_token() -> Response | None:
+        # A typical auth hook. Preflights never carry credentials; the extension answers
+        # them before this hook runs, so the real request can still get through.
+        if request.path.startswith("/api/account"):
+            if request.headers.get("Authorization") != f"Bearer {DEMO_TOKEN}":
+                response = jsonify(error="unauthorized", detail="send Authorization: Bearer demo-token")
+                response.status_code = 401
+                response.headers["WWW-Authenticate"] = 'Bearer realm="demo"'
+                return response
+        return None
+
+    @app.errorhandler(HTTPException)
+    def json_error(error: HTTPException) -> tuple[Response, int]:
+        return jsonify(error=error.name, status=error.code, detail=error.description), error.code or 500
+
+    @app.errorhandler(Exception)
+    def json_crash(error: Exception) -> tuple[Response, int]:
+        app.logger.info("demo crash: %r", error)
+        return jsonify(error="Internal Server Error", status=500, detail="the view raised"), 500
+
+    @app.get("/")
+    def index() -> Response:
+        return jsonify(api="flask-crossorigin demo", routes=sorted(str(rule) for rule in app.url_map.iter_rules()))
+
+    @app.get("/api/items")
+    def list_items() -> Response:
+        return jsonify(items=list(items.values()))
+
+    @app.put("/api/items/<item_id>")
+    def put_item(item_id: str) -> Response:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            abort(415, description="send a JSON object")
+        item = {"id": item_id, **body}
+        return jsonify(item=item, token=request.headers.get("X-Demo-Token"))
+
+    @app.patch("/api/items/<item_id>")
+    def patch_item(item_id: str) -> Response:
+        body = request.get_json(silent=True) or {}
+        return jsonify(item={"id": item_id, **body}, patched=True)
+
+    @app.delete("/api/items/<item_id>")
+    def delete_item(item_id: str) -> Response:
+        # Reachable by same-origin pages and by curl, but DELETE is not in the /api CORS
+        # methods, so a browser on another origin never sends it.
+        return jsonify(deleted=item_id)
+
+    @app.post("/api/notes")
+    def add_note() -> Response:
+        return jsonify(note=request.get_data(as_text=True), content_type=request.content_type)
+
+    @app.get("/api/boom")
+    def boom() -> Response:
+        raise RuntimeError("this view fails on purpose")
+
+    @app.get("/api/account")
+    def account() -> Response:
+        return jsonify(user="demo", plan="pro")
+
+    @app.get("/api/widget")
+    @cross_origin(origins="*")
+    def widget() -> Response:
+        return jsonify(widget="embeddable on any site", origin=request.headers.get("Origin"))
+
+    @app.post("/api/private/login")
+    def login() -> Response:
+        response = jsonify(signed_in=True)
+        response.set_cookie(SESSION_COOKIE, secrets.token_hex(8), httponly=True, samesite="Lax")
+        return response
+
+    @app.get("/api/private/profile")
+    def profile() -> Response:
+        has_cookie = SESSION_COOKIE in request.cookies
+        return jsonify(cookie_received=has_cookie, user="demo" if has_cookie else None)
+
+    @app.post("/api/private/logout")
+    def logout() -> Response:
+        response = jsonify(signed_in=False)
+        response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="Lax")
+        return response
+
+    @app.get("/api/debug/requests")
+    def logged_requests() -> Response:
+        """How many requests and preflights the server got for ``?path=`` (for the demo page)."""
+        path = request.args.get("path", "")
+        entries = app.extensions["demo_request_log"].entries(path)
+        return jsonify(
+            path=path,
+            preflights=sum(entry.is_preflight for entry in entries),
+            requests=sum(not entry.is_preflight for entry in entries),
+        )

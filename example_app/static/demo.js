@@ -1,0 +1,364 @@
+// The demo table: run each scenario with fetch() and compare what the browser did
+// with what the API's CORS policy should allow.
+"use strict";
+
+const CONFIG = JSON.parse(document.getElementById("demo-config").textContent);
+const API = CONFIG.apiOrigin;
+const FROM_TENANT = { origin: CONFIG.tenantOrigin, label: CONFIG.tenantOrigin };
+const FROM_UNTRUSTED = { origin: CONFIG.untrustedOrigin, label: CONFIG.untrustedOrigin };
+const FROM_SANDBOX = { origin: CONFIG.pageOrigin, sandboxed: true, label: "a sandboxed iframe (Origin: null)" };
+
+// ---- running a request, here or inside an iframe on another origin ----------------------
+
+async function fetchHere(url, init) {
+  try {
+    const response = await fetch(url, init);
+    const text = await response.text();
+    let body = text;
+    try { body = JSON.parse(text); } catch (_) { /* not JSON */ }
+    return { outcome: "allowed", status: response.status, body, headers: Object.fromEntries(response.headers.entries()) };
+  } catch (error) {
+    return { outcome: "blocked", error: String(error) };
+  }
+}
+
+const frames = new Map();
+const readyWaiters = [];
+const pendingResults = new Map();
+let lastMessageId = 0;
+
+window.addEventListener("message", (event) => {
+  const data = event.data || {};
+  if (data.type === "ready") {
+    const index = readyWaiters.findIndex((w) => w.iframe.contentWindow === event.source);
+    if (index >= 0) readyWaiters.splice(index, 1)[0].resolve();
+  } else if (data.type === "result") {
+    const waiter = pendingResults.get(data.id);
+    if (waiter && waiter.source === event.source) {
+      pendingResults.delete(data.id);
+      waiter.resolve(data.result);
+    }
+  }
+});
+
+function openFrame(from) {
+  const key = `${from.origin}|${Boolean(from.sandboxed)}`;
+  if (!frames.has(key)) {
+    frames.set(key, new Promise((resolve, reject) => {
+      const iframe = document.createElement("iframe");
+      if (from.sandboxed) iframe.setAttribute("sandbox", "allow-scripts");
+      iframe.src = `${from.origin}/frame`;
+      iframe.className = "runner";
+      iframe.hidden = true;
+      const timer = setTimeout(() => reject(new Error(`the frame at ${from.origin} did not load`)), 10000);
+      readyWaiters.push({ iframe, resolve: () => { clearTimeout(timer); resolve(iframe); } });
+      document.body.appendChild(iframe);
+    }));
+  }
+  return frames.get(key);
+}
+
+async function fetchFrom(from, url, init) {
+  const iframe = await openFrame(from);
+  const id = ++lastMessageId;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the frame did not answer")), 15000);
+    pendingResults.set(id, { source: iframe.contentWindow, resolve: (result) => { clearTimeout(timer); resolve(result); } });
+    iframe.contentWindow.postMessage({ type: "run", id, url, init }, "*");
+  });
+}
+
+function call(path, init = {}, from = null) {
+  const url = API + path;
+  return from ? fetchFrom(from, url, init) : fetchHere(url, init);
+}
+
+// What the API's request log saw for a path (the page cannot see preflights itself).
+async function serverSaw(path) {
+  const result = await fetchHere(`${API}/api/debug/requests?path=${encodeURIComponent(path)}`, {});
+  if (result.outcome !== "allowed") throw new Error("cannot read the API's request log");
+  return result.body;
+}
+
+const nonce = () => Math.random().toString(36).slice(2, 10);
+const jsonPut = (body, extraHeaders = {}) => ({
+  method: "PUT",
+  headers: { "Content-Type": "application/json", ...extraHeaders },
+  body: JSON.stringify(body),
+});
+
+// ---- the scenarios ----------------------------------------------------------------------
+// expect: what the policy should let the browser do. check(result): a problem, or null.
+
+const SCENARIOS = [
+  {
+    title: "Public route: the CORS(public) one-liner",
+    request: "GET /public/hello",
+    expect: "allowed",
+    why: "CORS(public) answers Access-Control-Allow-Origin: *, so any page may read it.",
+    run: () => call("/public/hello"),
+    check: (r) => (r.body && r.body.message ? null : "no message in the body"),
+  },
+  {
+    title: "Public route with cookies",
+    request: "GET /public/hello, credentials: 'include'",
+    expect: "blocked",
+    why: "A credentialed response needs the exact origin and Allow-Credentials: true; an any-origin policy answers * and never grants credentials.",
+    run: () => call("/public/hello", { credentials: "include" }),
+  },
+  {
+    title: "Sign in: the API sets a session cookie",
+    request: "POST /api/private/login, credentials: 'include'",
+    expect: "allowed",
+    why: "/api/private/* trusts this page's origin with supports_credentials=True, so the browser keeps the cookie.",
+    run: () => call("/api/private/login", { method: "POST", credentials: "include" }),
+    check: (r) => (r.body && r.body.signed_in ? null : "not signed in"),
+  },
+  {
+    title: "Private route: cookie sent, response readable",
+    request: "GET /api/private/profile, credentials: 'include'",
+    expect: "allowed",
+    why: "The answer names this exact origin and says Access-Control-Allow-Credentials: true.",
+    run: () => call("/api/private/profile", { credentials: "include" }),
+    check: (r) => (r.body && r.body.cookie_received ? null : "the API did not receive the cookie"),
+    note: (r) => (r.body && r.body.cookie_received ? "the API received the session cookie" : ""),
+  },
+  {
+    title: "Private route from an untrusted origin",
+    request: "GET /api/private/profile, credentials: 'include'",
+    from: FROM_UNTRUSTED,
+    expect: "blocked",
+    why: "This origin is not in the policy's origins: no Access-Control-Allow-Origin, the response stays hidden.",
+    run: () => call("/api/private/profile", { credentials: "include" }, FROM_UNTRUSTED),
+  },
+  {
+    title: "Tenant subdomain (wildcard origin)",
+    request: "GET /tenants/dashboard",
+    from: FROM_TENANT,
+    expect: "allowed",
+    why: `CORS(tenants, origins=["${CONFIG.tenantPattern}"]) on the blueprint trusts every subdomain.`,
+    run: () => call("/tenants/dashboard", {}, FROM_TENANT),
+    check: (r) => (r.body && r.body.tenant === "shop" ? null : "unexpected tenant"),
+  },
+  {
+    title: "Tenant route from the parent domain",
+    request: "GET /tenants/dashboard",
+    expect: "blocked",
+    why: `${CONFIG.tenantPattern} matches subdomains only, never ${CONFIG.pageOrigin} itself.`,
+    run: () => call("/tenants/dashboard"),
+  },
+  {
+    title: "Exposed response header",
+    request: "GET /api/items, read X-Request-Id",
+    expect: "allowed",
+    why: "CORS_EXPOSE_HEADERS = ['X-Request-Id'] in app.config lets scripts read it.",
+    run: () => call("/api/items"),
+    check: (r) => (r.headers && r.headers["x-request-id"] ? null : "X-Request-Id is not readable"),
+    note: (r) => (r.headers && r.headers["x-request-id"] ? `X-Request-Id: ${r.headers["x-request-id"]}` : ""),
+  },
+  {
+    title: "Unexposed response header",
+    request: "GET /api/items, read X-Internal-Trace",
+    expect: "allowed",
+    why: "The server sends X-Internal-Trace, but it is not exposed, so the browser hides it.",
+    run: () => call("/api/items"),
+    check: (r) => (r.headers && !("x-internal-trace" in r.headers) ? null : "X-Internal-Trace should be hidden"),
+    note: (r) => (r.headers && !("x-internal-trace" in r.headers) ? "X-Internal-Trace: hidden from the page" : ""),
+  },
+  {
+    title: "Preflighted JSON PUT with a custom header",
+    request: "PUT /api/items/1, Content-Type: application/json, X-Demo-Token",
+    expect: "allowed",
+    why: "A JSON body and a custom header need a preflight; PUT is in methods and both headers are in allow_headers.",
+    run: () => call("/api/items/1", jsonPut({ name: "teapot", price: 21 }, { "X-Demo-Token": "t0ken" })),
+    check: (r) => (r.body && r.body.item && r.body.item.price === 21 && r.body.token === "t0ken" ? null : "the API did not get the body or header"),
+  },
+  {
+    title: "Request header not allowed",
+    request: "PUT /api/items/1 with X-Unlisted: 1",
+    expect: "blocked",
+    why: "X-Unlisted is not in allow_headers: the preflight is refused and the PUT is never sent.",
+    run: () => call("/api/items/1", jsonPut({ name: "teapot" }, { "X-Unlisted": "1" })),
+  },
+  {
+    title: "Method not allowed",
+    request: "DELETE /api/items/…",
+    expect: "blocked",
+    why: "DELETE is not in the /api methods: the preflight fails and the browser never sends the DELETE.",
+    run: async () => {
+      const path = `/api/items/delete-${nonce()}`;
+      const result = await call(path, { method: "DELETE" });
+      result.server = await serverSaw(path);
+      return result;
+    },
+    check: (r) => (r.server.requests === 0 ? null : "the DELETE reached the server"),
+    note: (r) => `server received ${r.server.requests} DELETE request(s)`,
+  },
+  {
+    title: "Preflight cache (max_age)",
+    request: "PUT /api/items/… twice",
+    expect: "allowed",
+    why: "CORS_MAX_AGE = 600 lets the browser cache the preflight: the second PUT goes out without one.",
+    run: async () => {
+      const path = `/api/items/cache-${nonce()}`;
+      await call(path, jsonPut({ name: "first" }));
+      const result = await call(path, jsonPut({ name: "second" }));
+      result.server = await serverSaw(path);
+      return result;
+    },
+    check: (r) => (r.server.preflights === 1 && r.server.requests === 2 ? null : "expected 1 preflight for 2 PUTs"),
+    note: (r) => `server saw ${r.server.requests} PUTs and ${r.server.preflights} preflight(s)`,
+  },
+  {
+    title: "Simple request: no preflight",
+    request: "POST /api/notes, Content-Type: text/plain",
+    expect: "allowed",
+    why: "A text/plain POST with no custom header is a 'simple' request: sent directly, no preflight.",
+    run: async () => {
+      const before = await serverSaw("/api/notes");
+      const result = await call("/api/notes", { method: "POST", headers: { "Content-Type": "text/plain" }, body: "hello" });
+      const after = await serverSaw("/api/notes");
+      result.preflights = after.preflights - before.preflights;
+      return result;
+    },
+    check: (r) => (r.preflights === 0 && r.body && r.body.note === "hello" ? null : "unexpected preflight or body"),
+    note: (r) => `${r.preflights} preflight(s)`,
+  },
+  {
+    title: "404 is readable",
+    request: "GET /api/no-such-thing",
+    expect: "allowed",
+    why: "Error responses carry CORS headers too, so the page sees the real 404 instead of a misleading CORS error.",
+    run: () => call("/api/no-such-thing"),
+    check: (r) => (r.status === 404 ? null : `status ${r.status}, expected 404`),
+  },
+  {
+    title: "500 is readable",
+    request: "GET /api/boom",
+    expect: "allowed",
+    why: "The view raises; the 500 error response still gets Access-Control-Allow-Origin.",
+    run: () => call("/api/boom"),
+    check: (r) => (r.status === 500 ? null : `status ${r.status}, expected 500`),
+  },
+  {
+    title: "401 from the auth hook is readable",
+    request: "GET /api/account (no token)",
+    expect: "allowed",
+    why: "The before_request auth hook refuses the request; the 401 is shared so the page can ask the user to sign in.",
+    run: () => call("/api/account"),
+    check: (r) => (r.status === 401 ? null : `status ${r.status}, expected 401`),
+  },
+  {
+    title: "Authorization header: preflight passes the auth hook",
+    request: "GET /api/account, Authorization: Bearer demo-token",
+    expect: "allowed",
+    why: "The preflight carries no token; the extension answers it (204) before the auth hook, then the real request brings the token.",
+    run: () => call("/api/account", { headers: { Authorization: "Bearer demo-token" } }),
+    check: (r) => (r.status === 200 && r.body.user === "demo" ? null : `status ${r.status}, expected 200`),
+  },
+  {
+    title: "@cross_origin overrides the app policy",
+    request: "GET /api/widget",
+    from: FROM_UNTRUSTED,
+    expect: "allowed",
+    why: "@cross_origin(origins='*') on this one view replaces the /api policy, which would refuse this origin.",
+    run: () => call("/api/widget", {}, FROM_UNTRUSTED),
+    check: (r) => (r.status === 200 ? null : `status ${r.status}`),
+  },
+  {
+    title: "…while the rest of /api refuses that origin",
+    request: "GET /api/items",
+    from: FROM_UNTRUSTED,
+    expect: "blocked",
+    why: "/api/* lists only the page's origin.",
+    run: () => call("/api/items", {}, FROM_UNTRUSTED),
+  },
+  {
+    title: "Origin: null is not trusted",
+    request: "GET /api/items",
+    from: FROM_SANDBOX,
+    expect: "blocked",
+    why: "Sandboxed iframes, data: and file: pages send Origin: null, which anyone can produce; the policy does not list it.",
+    run: () => call("/api/items", {}, FROM_SANDBOX),
+  },
+];
+
+// ---- the table --------------------------------------------------------------------------
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  Object.assign(node, attrs);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+const badge = (outcome) => el("span", { className: `badge ${outcome}`, textContent: outcome });
+
+function describe(result) {
+  if (result.outcome === "blocked") return result.error;
+  let body = typeof result.body === "string" ? result.body : JSON.stringify(result.body);
+  if (body.length > 110) body = body.slice(0, 107) + "…";
+  return `HTTP ${result.status} ${body}`;
+}
+
+function renderRow(index, scenario) {
+  const from = scenario.from ? ` from ${scenario.from.label}` : "";
+  const row = el("tr", { className: "running", id: `scenario-${index + 1}` },
+    el("td", { className: "num", textContent: String(index + 1) }),
+    el("td", { className: "scenario" },
+      el("span", { className: "title", textContent: scenario.title }),
+      el("code", { textContent: scenario.request + from })),
+    el("td", { className: "expected" }, badge(scenario.expect)),
+    el("td", { className: "actual" }, badge("pending")),
+    el("td", { className: "result", textContent: "…" }),
+    el("td", { className: "why", textContent: scenario.why }));
+  row.dataset.expected = scenario.expect;
+  row.dataset.state = "running";
+  return row;
+}
+
+function showResult(row, scenario, result) {
+  let problem = result.outcome === scenario.expect ? null : `expected ${scenario.expect}`;
+  if (!problem && scenario.check) problem = scenario.check(result);
+  const pass = problem === null;
+  row.className = pass ? "pass" : "fail";
+  row.dataset.state = pass ? "pass" : "fail";
+  row.dataset.actual = result.outcome;
+  row.querySelector(".actual").replaceChildren(badge(result.outcome));
+  const cell = row.querySelector(".result");
+  cell.replaceChildren(el("span", { className: "verdict", textContent: pass ? "✔ as expected. " : "✘ not as expected. " }),
+    describe(result));
+  const note = pass && scenario.note ? scenario.note(result) : "";
+  if (note) cell.append(el("br"), note);
+  if (problem) cell.append(el("span", { className: "problem", textContent: problem }));
+  return pass;
+}
+
+async function runAll() {
+  const tbody = document.querySelector("#scenarios tbody");
+  const summary = document.getElementById("summary");
+  document.body.dataset.state = "running";
+  summary.className = "summary running";
+  summary.textContent = "Running…";
+  const rows = SCENARIOS.map((scenario, index) => renderRow(index, scenario));
+  tbody.replaceChildren(...rows);
+  let passed = 0;
+  for (const [index, scenario] of SCENARIOS.entries()) {
+    let result;
+    try {
+      result = await scenario.run();
+    } catch (error) {
+      result = { outcome: "error", error: `the demo itself failed: ${error}` };
+    }
+    if (showResult(rows[index], scenario, result)) passed += 1;
+  }
+  const allPassed = passed === SCENARIOS.length;
+  summary.className = `summary ${allPassed ? "pass" : "fail"}`;
+  summary.textContent = allPassed
+    ? `All ${SCENARIOS.length} scenarios behaved as expected.`
+    : `${SCENARIOS.length - passed} of ${SCENARIOS.length} scenarios did NOT behave as expected.`;
+  document.body.dataset.state = "done";
+}
+
+document.getElementById("rerun").addEventListener("click", runAll);
+runAll();
