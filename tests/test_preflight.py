@@ -1,0 +1,211 @@
+"""Preflights: answered early, exact method and header checks, bounded parsing, PNA."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask, abort, jsonify, request
+
+from flask_crossorigin import CORS
+
+from .conftest import TRUSTED, make_app, preflight, vary_of
+
+PREFLIGHT_VARY = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
+
+
+def test_granted_preflight(build: Any) -> None:
+    client = build(origins=[TRUSTED], max_age=600, supports_credentials=True).test_client()
+    response = client.options("/api/items/1", headers=preflight(headers="content-type,x-token"))
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == TRUSTED
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    assert "PUT" in response.headers["Access-Control-Allow-Methods"].split(", ")
+    assert response.headers["Access-Control-Allow-Headers"] == "content-type, x-token"
+    assert response.headers["Access-Control-Max-Age"] == "600"
+    assert vary_of(response) == PREFLIGHT_VARY
+    assert response.get_data() == b""
+
+
+def test_preflight_without_request_headers_has_no_allow_headers(build: Any) -> None:
+    response = build(origins=[TRUSTED]).test_client().options(
+        "/api/items/1", headers=preflight())
+    assert response.status_code == 204
+    assert "Access-Control-Allow-Headers" not in response.headers
+
+
+@pytest.mark.parametrize("headers", [
+    preflight(origin="https://evil.example"),
+    preflight(origin="null"),
+    preflight(origin=None),
+    preflight(method="put"),          # methods compare case-sensitively
+    preflight(method="PURGE"),
+    preflight(method="GET, PUT"),     # not a token
+    preflight(headers="x-secret"),
+    preflight(headers="content-type, x-secret"),
+])
+def test_refused_preflight_grants_nothing(build: Any, headers: dict[str, str]) -> None:
+    client = build(origins=[TRUSTED], allow_headers=["Content-Type", "X-Token"]).test_client()
+    response = client.options("/api/items/1", headers=headers)
+    assert response.status_code == 403
+    assert not [h for h in response.headers.keys() if h.startswith("Access-Control-Allow")]
+    assert vary_of(response) == PREFLIGHT_VARY
+
+
+def test_request_headers_compare_case_insensitively(build: Any) -> None:
+    client = build(origins=[TRUSTED], allow_headers=["X-Token", "content-TYPE"]).test_client()
+    response = client.options("/api/items/1", headers=preflight(headers="X-TOKEN,Content-Type"))
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Headers"] == "x-token, content-type"
+
+
+def test_methods_match_exactly_not_by_substring(build: Any) -> None:
+    client = build(origins=[TRUSTED], methods=["PATCHES"]).test_client()
+    assert client.options("/api/items/1", headers=preflight(method="PATCH")).status_code == 403
+    assert client.options("/api/items/1", headers=preflight(method="PATCHES")).status_code == 204
+
+
+def test_star_methods_echo_the_requested_method(build: Any) -> None:
+    client = build(origins=[TRUSTED], methods="*").test_client()
+    response = client.options("/api/items/1", headers=preflight(method="PURGE"))
+    assert response.headers["Access-Control-Allow-Methods"] == "PURGE"
+
+
+def test_plain_options_is_not_a_preflight(build: Any) -> None:
+    client = build(origins=[TRUSTED]).test_client()
+    response = client.options("/api/items/1", headers={"Origin": TRUSTED})
+    assert response.status_code == 200  # Flask's automatic OPTIONS answer
+    assert "GET" in response.headers["Allow"]
+    assert response.headers["Access-Control-Allow-Origin"] == TRUSTED
+    assert "Access-Control-Allow-Methods" not in response.headers
+
+
+def auth_app(**options: Any) -> Flask:
+    app = Flask(__name__)
+    calls: list[str] = []
+    app.config["calls"] = calls
+
+    @app.before_request
+    def require_token() -> Any:
+        calls.append(request.method)
+        if request.headers.get("Authorization") != "Bearer ok":
+            abort(401)
+        return None
+
+    @app.route("/api/secret", methods=["GET", "PUT"])
+    def secret() -> Any:
+        calls.append("view")
+        return jsonify(secret=42)
+
+    CORS(app, **options)
+    return app
+
+
+def test_preflight_is_answered_before_auth_hooks_and_view() -> None:
+    app = auth_app(origins=[TRUSTED], supports_credentials=True)
+    client = app.test_client()
+    response = client.options("/api/secret", headers=preflight(headers="authorization"))
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Headers"] == "authorization"
+    assert app.config["calls"] == []  # neither the hook nor the view ran
+    # The actual request still goes through authentication, and its 401 is readable.
+    denied = client.put("/api/secret", headers={"Origin": TRUSTED})
+    assert denied.status_code == 401
+    assert denied.headers["Access-Control-Allow-Origin"] == TRUSTED
+    allowed = client.put("/api/secret", headers={"Origin": TRUSTED,
+                                                 "Authorization": "Bearer ok"})
+    assert allowed.get_json() == {"secret": 42}
+
+
+def test_auth_hook_registered_after_the_extension_still_runs_later() -> None:
+    app = Flask(__name__)
+    CORS(app, origins=[TRUSTED])
+
+    @app.before_request
+    def deny() -> Any:
+        abort(401)
+
+    @app.route("/x", methods=["PUT"])
+    def x() -> Any:
+        return "x"
+
+    assert app.test_client().options("/x", headers=preflight()).status_code == 204
+
+
+def test_preflight_to_a_path_under_no_policy_passes_through() -> None:
+    app = make_app(resources={"/api/*": {"origins": [TRUSTED]}})
+    response = app.test_client().options("/private", headers=preflight())
+    assert response.status_code == 200  # Flask's own automatic OPTIONS answer
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_automatic_options_false_lets_the_view_answer() -> None:
+    app = Flask(__name__)
+    CORS(app, origins=[TRUSTED], automatic_options=False)
+
+    @app.route("/custom", methods=["PUT", "OPTIONS"])
+    def custom() -> Any:
+        if request.method == "OPTIONS":
+            return "custom answer", 200
+        return "put"
+
+    response = app.test_client().options("/custom", headers=preflight())
+    assert response.get_data(as_text=True) == "custom answer"
+    assert response.headers["Access-Control-Allow-Origin"] == TRUSTED
+    assert "PUT" in response.headers["Access-Control-Allow-Methods"]
+
+
+@pytest.mark.parametrize("value", [
+    "," * 65536,
+    " , " * 20000,
+    ",".join(f"x-h{i}" for i in range(10000)),
+    "a" * 70000,
+    "x-a,,,,,," * 11,
+])
+def test_adversarial_request_headers_are_refused_not_a_500(build: Any, value: str) -> None:
+    client = build(origins=[TRUSTED]).test_client()
+    response = client.options("/api/items/1", headers=preflight(headers=value))
+    assert response.status_code == 403
+    assert "Access-Control-Allow-Headers" not in response.headers
+
+
+def test_empty_list_elements_are_tolerated(build: Any) -> None:
+    client = build(origins=[TRUSTED]).test_client()
+    response = client.options("/api/items/1", headers=preflight(headers=" x-a , ,x-b,"))
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Headers"] == "x-a, x-b"
+
+
+def test_private_network_only_when_enabled_and_asked(build: Any) -> None:
+    asked = preflight(**{"Access-Control-Request-Private-Network": "true"})
+    off = build(origins=[TRUSTED]).test_client().options("/api/items/1", headers=asked)
+    assert off.status_code == 204
+    assert "Access-Control-Allow-Private-Network" not in off.headers
+    client = build(origins=[TRUSTED], allow_private_network=True).test_client()
+    on = client.options("/api/items/1", headers=asked)
+    assert on.headers["Access-Control-Allow-Private-Network"] == "true"
+    assert "Access-Control-Request-Private-Network" in vary_of(on)
+    not_asked = client.options("/api/items/1", headers=preflight())
+    assert "Access-Control-Allow-Private-Network" not in not_asked.headers
+
+
+def test_any_origin_preflight_answers_star(client: Any) -> None:
+    response = client.options("/api/items/1", headers=preflight(origin="https://a.example"))
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.mark.parametrize("environ", [
+    {"HTTP_ACCESS_CONTROL_REQUEST_HEADERS": "x-token\r\nSet-Cookie: a=b"},
+    {"HTTP_ORIGIN": TRUSTED + "\r\nSet-Cookie: a=b"},
+    {"HTTP_ACCESS_CONTROL_REQUEST_METHOD": "PUT\r\nX: y"},
+])
+def test_line_breaks_smuggled_through_the_environ_are_refused(
+    build: Any, environ: dict[str, str]
+) -> None:
+    client = build(origins=[TRUSTED], allow_headers=["X-Token"]).test_client()
+    response = client.options("/api/items/1", headers=preflight(headers="x-token"),
+                              environ_overrides=environ)
+    assert response.status_code == 403
+    assert "Set-Cookie" not in response.headers
+    assert all("\n" not in value for _, value in response.headers.items())
