@@ -6,8 +6,9 @@ Patterns, as flask-cors users write them:
 * ``"/api/*"``: ``/api`` itself and every path below it, never ``/apiary``;
   ``"/*"`` and ``"*"`` match every path.
 * ``"/users/*/posts"``: a ``*`` elsewhere stands for one path segment or part of one.
-* a string with regex syntax (``\\ ^ $ ? + { } [ ] | ( )`` or ``.*``) or a
+* a string with regex syntax (``\\ ^ $ ? { } [ ] | ( )``, ``.*`` or ``.+``) or a
   compiled ``re.Pattern``: a regular expression that must match the *whole* path.
+  A ``+`` or ``.`` on its own is literal (``/c++``, ``/app.js``), as paths use them.
 
 Matching is case-sensitive, against ``request.path`` as Flask routes it (a ``+``
 stays a ``+``). When several patterns match, the most specific wins,
@@ -32,7 +33,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
-_REGEX_SYNTAX = re.compile(r"[\\^$?+{}\[\]|()]|\.\*")
+_REGEX_SYNTAX = re.compile(r"[\\^$?{}\[\]|()]|\.[*+]")
 _META = set("\\.^$*+?{}[]|()")
 _KIND_RANK = {"prefix": 0, "glob": 1, "regex": 2}
 

@@ -1,0 +1,141 @@
+"""The resource table: pattern kinds, the most-specific rule, case and '+' handling."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from flask_crossorigin import CORS
+from flask_crossorigin.resources import ResourcePattern, ResourceTable
+
+
+def table(*patterns: Any) -> ResourceTable[str]:
+    return ResourceTable([(ResourcePattern(p), str(p)) for p in patterns])
+
+
+def winner(t: ResourceTable[str], path: str) -> str | None:
+    hit = t.lookup(path)
+    return hit[1] if hit else None
+
+
+@pytest.mark.parametrize(("path", "matches"), [
+    ("/api", True), ("/api/", True), ("/api/users", True), ("/api/a/b/c", True),
+    ("/apiary", False), ("/Api/users", False), ("/", False), ("/v1/api", False),
+])
+def test_slash_star_means_the_path_and_everything_below(path: str, matches: bool) -> None:
+    assert ResourcePattern("/api/*").matches(path) is matches
+
+
+@pytest.mark.parametrize("pattern", ["*", "/*"])
+def test_star_patterns_match_everything(pattern: str) -> None:
+    p = ResourcePattern(pattern)
+    assert all(p.matches(path) for path in ("/", "/a", "/a/b"))
+
+
+def test_exact_pattern() -> None:
+    p = ResourcePattern("/static/app.js")
+    assert p.kind == "exact"
+    assert p.matches("/static/app.js")
+    assert not p.matches("/static/appxjs")
+
+
+def test_inner_star_is_one_segment() -> None:
+    p = ResourcePattern("/users/*/posts")
+    assert p.matches("/users/42/posts")
+    assert not p.matches("/users/42/x/posts")
+
+
+def test_regex_matches_the_whole_path() -> None:
+    p = ResourcePattern(r"/api/v\d+/.*")
+    assert p.kind == "regex"
+    assert p.matches("/api/v2/users")
+    assert not p.matches("/x/api/v2/users")
+    assert not p.matches("/api/v2")
+
+
+def test_compiled_regex_pattern() -> None:
+    p = ResourcePattern(re.compile(r"/files/[a-z]+"))
+    assert p.matches("/files/abc")
+    assert not p.matches("/files/abc/def")
+
+
+def test_most_specific_wins_whatever_the_order() -> None:
+    patterns = ["/*", "/api/*", "/api/v1/*", r"/api/v1/users/\d+", "/api/v1/users/me"]
+    for ordering in (patterns, list(reversed(patterns))):
+        t = table(*ordering)
+        assert winner(t, "/api/v1/users/me") == "/api/v1/users/me"
+        assert winner(t, "/api/v1/users/7") == r"/api/v1/users/\d+"
+        assert winner(t, "/api/v1/other") == "/api/v1/*"
+        assert winner(t, "/api/v2") == "/api/*"
+        assert winner(t, "/api") == "/api/*"
+        assert winner(t, "/home") == "/*"
+
+
+def test_longer_catch_all_does_not_beat_a_specific_pattern() -> None:
+    t = table(r"/.*/.*/.*/.*", "/admin/*")
+    assert winner(t, "/admin/a/b/c") == "/admin/*"
+
+
+def test_ties_prefer_prefix_then_glob_then_regex() -> None:
+    t = table(r"/api/.*", "/api/*/x", "/api/*")
+    assert winner(t, "/api/a/x") == "/api/*"
+
+
+def test_no_match() -> None:
+    assert winner(table("/api/*"), "/other") is None
+    assert winner(table(), "/other") is None
+
+
+def test_deep_paths_and_many_patterns() -> None:
+    t = table(*[f"/api/v{i}/*" for i in range(1000)])
+    assert winner(t, "/api/v999/a/b") == "/api/v999/*"
+    assert winner(t, "/api/v1000/a") is None
+
+
+def resource_app(resources: Any) -> Flask:
+    app = Flask(__name__)
+    for rule in ("/admin", "/Admin", "/api/a+b", "/api/users", "/public"):
+        app.add_url_rule(rule, rule, lambda: "ok")
+    CORS(app, resources=resources)
+    return app
+
+
+def allowed(app: Flask, path: str, origin: str) -> str | None:
+    return app.test_client().get(path, headers={"Origin": origin}).headers.get(
+        "Access-Control-Allow-Origin")
+
+
+def test_paths_match_case_sensitively() -> None:
+    app = resource_app({"/admin": {"origins": ["https://admin.example"]},
+                        "/*": {"origins": ["https://public.example"]}})
+    assert allowed(app, "/admin", "https://admin.example") == "https://admin.example"
+    assert allowed(app, "/Admin", "https://admin.example") is None
+    assert allowed(app, "/Admin", "https://public.example") == "https://public.example"
+
+
+def test_plus_is_not_decoded_to_a_space() -> None:
+    app = resource_app({"/api/a+b": {"origins": ["https://plus.example"]},
+                        "/api/a b": {"origins": ["https://space.example"]}})
+    assert allowed(app, "/api/a+b", "https://plus.example") == "https://plus.example"
+    assert allowed(app, "/api/a+b", "https://space.example") is None
+
+
+def test_resources_as_list_and_string_use_the_app_options() -> None:
+    for resources in (["/api/*"], "/api/*", re.compile(r"/api/.*")):
+        app = resource_app(resources)
+        assert allowed(app, "/api/users", "https://x.example") == "*"
+        assert allowed(app, "/public", "https://x.example") is None
+
+
+def test_resource_options_override_app_options() -> None:
+    app = Flask(__name__)
+    app.add_url_rule("/api/users", "u", lambda: "ok")
+    app.add_url_rule("/public", "p", lambda: "ok")
+    CORS(app, origins=["https://app.example"],
+         resources={"/api/*": {"origins": ["https://api.example"]}, "/*": {}})
+    assert allowed(app, "/api/users", "https://api.example") == "https://api.example"
+    assert allowed(app, "/api/users", "https://app.example") is None
+    assert allowed(app, "/public", "https://app.example") == "https://app.example"
