@@ -12,7 +12,8 @@ import sys
 from typing import Any
 
 from . import contestants as contestants_module
-from . import measure, report, scenarios as scenarios_module
+from . import measure, report
+from . import scenarios as scenarios_module
 
 SMOKE = {"rounds": 3, "number": 3, "warmup": 1, "startup_reps": 1}
 FULL = {"rounds": 201, "number": 0, "warmup": 50, "startup_reps": 7}
@@ -21,30 +22,53 @@ FULL = {"rounds": 201, "number": 0, "warmup": 50, "startup_reps": 7}
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
-        description="Bare Flask, flask-cors and flask_crossorigin side by side, interleaved, medians in µs.",
+        description="Bare Flask, flask-cors and flask_crossorigin side by side, "
+        "interleaved, medians in µs.",
     )
-    parser.add_argument("--smoke", action="store_true", help="tiny counts, a few seconds; for CI (no timing asserted)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny counts, a few seconds; for CI (no timing asserted)",
+    )
     parser.add_argument("--rounds", type=int, help=f"interleaved rounds (default {FULL['rounds']})")
     parser.add_argument(
-        "--number", type=int, help="requests per timed sample (default: as many as fill --sample-ms, per case)"
+        "--number",
+        type=int,
+        help="requests per timed sample (default: as many as fill --sample-ms, per case)",
     )
-    parser.add_argument("--sample-ms", type=float, default=5.0, help="target duration of one sample (default 5)")
-    parser.add_argument("--warmup", type=int, help=f"untimed requests per case first (default {FULL['warmup']})")
-    parser.add_argument("--startup-reps", type=int, help=f"repetitions of each start-up (default {FULL['startup_reps']})")
-    parser.add_argument("--only", action="append", metavar="GLOB", help="scenarios to run (repeatable, fnmatch)")
+    parser.add_argument(
+        "--sample-ms", type=float, default=5.0, help="target duration of one sample (default 5)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, help=f"untimed requests per case first (default {FULL['warmup']})"
+    )
+    parser.add_argument(
+        "--startup-reps",
+        type=int,
+        help=f"repetitions of each start-up (default {FULL['startup_reps']})",
+    )
+    parser.add_argument(
+        "--only", action="append", metavar="GLOB", help="scenarios to run (repeatable, fnmatch)"
+    )
     parser.add_argument(
         "--contestants",
         default=",".join(contestants_module.ALL_KEYS),
         help="comma-separated subset of: " + ", ".join(contestants_module.ALL_KEYS),
     )
-    parser.add_argument("--no-startup", action="store_true", help="skip start-up cost and memory per policy")
+    parser.add_argument(
+        "--no-startup", action="store_true", help="skip start-up cost and memory per policy"
+    )
     parser.add_argument("--seed", type=int, default=4, help="seed of the round order shuffle")
-    parser.add_argument("--json", metavar="FILE", help="write the full results (with every sample) as JSON")
-    parser.add_argument("--rst", metavar="FILE", help="write the results table as an RST list-table")
+    parser.add_argument(
+        "--json", metavar="FILE", help="write the full results (with every sample) as JSON"
+    )
+    parser.add_argument(
+        "--rst", metavar="FILE", help="write the results table as an RST list-table"
+    )
     parser.add_argument(
         "--profile",
         metavar="SCENARIO",
-        help="instead of benchmarking, profile one scenario for --contestants (cProfile, or --profiler)",
+        help="instead of benchmarking, profile the scenarios matching a glob for --contestants",
     )
     parser.add_argument("--profiler", choices=("cprofile", "pyinstrument"), default="cprofile")
     parser.add_argument("--quiet", action="store_true", help="print nothing but the final table")
@@ -69,7 +93,10 @@ def machine() -> dict[str, Any]:
     try:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         commit = subprocess.run(
-            ["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.strip()
     except OSError:
         commit = ""
@@ -86,13 +113,19 @@ def machine() -> dict[str, Any]:
 def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
     """Run the benchmark and return the results document (what --json writes)."""
     args = parse_args(argv)
-    say = (lambda *a: None) if (args.quiet or log is None) else (lambda *a: print(*a, file=log, flush=True))
+    say = (
+        (lambda *a: None)
+        if (args.quiet or log is None)
+        else (lambda *a: print(*a, file=log, flush=True))
+    )
     keys = tuple(k.strip() for k in args.contestants.split(",") if k.strip())
     if contestants_module.BARE not in keys:
         keys = (contestants_module.BARE, *keys)  # overheads are measured against it
     contestants, skipped = contestants_module.load(keys)
     chosen = [
-        s for s in scenarios_module.all_scenarios() if not args.only or any(fnmatch.fnmatch(s.name, g) for g in args.only)
+        s
+        for s in scenarios_module.all_scenarios()
+        if not args.only or any(fnmatch.fnmatch(s.name, g) for g in args.only)
     ]
     say(f"building {len(chosen)} scenarios x {len(contestants)} contestants ...")
     cases = measure.prepare(chosen, contestants)
@@ -120,7 +153,9 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
             entry["response_header_bytes"] = case.response_header_bytes
             if (s.name, key) in samples:
                 entry.update(report.summarize(samples[s.name, key]))
-                entry["overhead_us"] = report.paired_overhead(samples[s.name, key], bare) if bare else None
+                entry["overhead_us"] = (
+                    report.paired_overhead(samples[s.name, key], bare) if bare else None
+                )
                 entry["calls_per_sample"] = numbers[s.name, key]
                 entry["samples_us"] = samples[s.name, key]
             entries[key] = entry
@@ -133,13 +168,19 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
     say("memory per request ...")
     request_memory: dict[str, dict[str, int]] = {}
     for case in cases:
-        if case.scenario.name in ("simple_allowed", "preflight", "preflight_adversarial") and case.problem is None:
-            request_memory.setdefault(case.contestant.key, {})[case.scenario.name] = measure.request_peak_memory(case)
+        if (
+            case.scenario.name in ("simple_allowed", "preflight", "preflight_adversarial")
+            and case.problem is None
+        ):
+            request_memory.setdefault(case.contestant.key, {})[case.scenario.name] = (
+                measure.request_peak_memory(case)
+            )
 
     doc: dict[str, Any] = {
         "meta": machine(),
         "config": {
-            k: getattr(args, k) for k in ("smoke", "rounds", "number", "sample_ms", "warmup", "startup_reps", "seed")
+            k: getattr(args, k)
+            for k in ("smoke", "rounds", "number", "sample_ms", "warmup", "startup_reps", "seed")
         },
         "contestants": {c.key: {"label": c.label, "version": c.version} for c in contestants},
         "skipped": skipped,
@@ -158,9 +199,9 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
 
 
 def profile(args: argparse.Namespace) -> None:
-    keys = tuple(k.strip() for k in args.contestants.split(",") if k.strip() and k.strip() != "bare") or (
-        contestants_module.CROSSORIGIN,
-    )
+    keys = tuple(
+        k.strip() for k in args.contestants.split(",") if k.strip() and k.strip() != "bare"
+    ) or (contestants_module.CROSSORIGIN,)
     contestants, skipped = contestants_module.load(keys)
     for key, reason in skipped.items():
         print(f"skipped {key}: {reason}")

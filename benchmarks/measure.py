@@ -23,10 +23,21 @@ from typing import Any, Callable
 from flask import Flask
 
 from .contestants import Contestant
-from .scenarios import ALLOWED_ORIGIN, ROUTE, ROUTE_METHODS, Scenario, simple_request, options_for, check, items
+from .scenarios import (
+    ALLOWED_ORIGIN,
+    ROUTE,
+    ROUTE_METHODS,
+    Scenario,
+    check,
+    items,
+    options_for,
+    simple_request,
+)
 
 
-def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+def _start_response(
+    status: str, headers: list[tuple[str, str]], exc_info: Any = None
+) -> Callable[[bytes], None]:
     return _ignore_write
 
 
@@ -38,7 +49,9 @@ def call(app: Flask, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]
     """One request, keeping what the app answered (for the checks)."""
     answer: dict[str, Any] = {}
 
-    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
         answer["status"], answer["headers"] = status, list(headers)
         return _ignore_write
 
@@ -130,7 +143,8 @@ def run_rounds(
     for case in timed:
         time_batch(case.app, case.environ, warmup)
     numbers = {
-        (c.scenario.name, c.contestant.key): number if number else calibrate(c, sample_ms) for c in timed
+        (c.scenario.name, c.contestant.key): number if number else calibrate(c, sample_ms)
+        for c in timed
     }
     by_scenario: dict[str, list[Case]] = {}
     for case in timed:
@@ -174,7 +188,10 @@ def _startup_policies(c: Contestant) -> dict[str, tuple[dict[str, Any], Any]]:
     many_origins = [f"https://app{i}.example.com" for i in range(1000)]
     return {
         "policy": (options_for(c), simple_request(ALLOWED_ORIGIN)),
-        "resources_1": (options_for(c, resources={c.resource_prefix("/api/v0"): {}}), simple_request(ALLOWED_ORIGIN, "/api/v0/items")),
+        "resources_1": (
+            options_for(c, resources={c.resource_prefix("/api/v0"): {}}),
+            simple_request(ALLOWED_ORIGIN, "/api/v0/items"),
+        ),
         "resources_1000": (
             options_for(c, resources={c.resource_prefix(f"/api/v{i}"): {} for i in range(1000)}),
             simple_request(ALLOWED_ORIGIN, "/api/v999/items"),
@@ -190,7 +207,9 @@ def _fresh_app(c: Contestant) -> Flask:
     return app
 
 
-def startup_cost(contestants: list[Contestant], reps: int) -> dict[str, dict[str, dict[str, float]]]:
+def startup_cost(
+    contestants: list[Contestant], reps: int
+) -> dict[str, dict[str, dict[str, float]]]:
     """Median ms to install each policy, and to answer the first request after it.
 
     ``re.purge()`` runs before each repetition so that pattern compilation is

@@ -61,11 +61,15 @@ class Target:
         }
 
 
-def evaluate_targets(scenarios: dict[str, Any], request_memory: dict[str, dict[str, int]]) -> list[Target]:
+def evaluate_targets(
+    scenarios: dict[str, Any], request_memory: dict[str, dict[str, int]]
+) -> list[Target]:
     def get(scenario: str, contestant: str, field: str) -> float | None:
         return scenarios.get(scenario, {}).get("contestants", {}).get(contestant, {}).get(field)
 
-    def ratio_target(key: str, text: str, num: float | None, den: float | None, limit: float, detail: str) -> Target:
+    def ratio_target(
+        key: str, text: str, num: float | None, den: float | None, limit: float, detail: str
+    ) -> Target:
         if num is None or den is None or den <= 0:
             return Target(key, text, None, limit, "ratio", detail + " (not measurable)")
         return Target(key, text, num / den, limit, "ratio", detail)
@@ -139,12 +143,20 @@ def evaluate_targets(scenarios: dict[str, Any], request_memory: dict[str, dict[s
                 float(extra),
                 float(ADVERSARIAL_HEADER_BYTES),
                 "bytes",
-                f"peak {mem['preflight_adversarial']} B vs {mem['preflight']} B for a normal preflight",
+                f"peak {mem['preflight_adversarial']} B vs {mem['preflight']} B "
+                "for a normal preflight",
             )
         )
     else:
         targets.append(
-            Target("adversarial_memory", "adversarial preflight memory bounded", None, None, "bytes", "not measured")
+            Target(
+                "adversarial_memory",
+                "adversarial preflight memory bounded",
+                None,
+                None,
+                "bytes",
+                "not measured",
+            )
         )
     dec = get("decorator", OURS, "overhead_us")
     targets.append(
@@ -189,7 +201,13 @@ def table_rows(doc: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         row = [name] + [_cell(entries.get(k), k != BARE) for k in keys]
         if both:
             ours, theirs = entries.get(CROSSORIGIN), entries.get(FLASK_CORS)
-            if ours and theirs and not ours.get("problem") and not theirs.get("problem") and theirs["overhead_us"] > 0:
+            if (
+                ours
+                and theirs
+                and not ours.get("problem")
+                and not theirs.get("problem")
+                and theirs["overhead_us"] > 0
+            ):
                 row.append(f"{ours['overhead_us'] / theirs['overhead_us']:.2f}")
             else:
                 row.append("-")
@@ -202,9 +220,14 @@ def format_text(doc: dict[str, Any]) -> str:
     meta = doc["meta"]
     lines.append(f"# {meta['python']} on {meta['cpu']} ({meta['nproc']} cores)")
     lines.append(
-        "# " + ", ".join(f"{c['label']} {c['version']}" for c in doc["contestants"].values())
+        "# "
+        + ", ".join(f"{c['label']} {c['version']}" for c in doc["contestants"].values())
         + f"; {doc['config']['rounds']} rounds, samples of "
-        + (f"{doc['config']['number']} requests" if doc["config"]["number"] else f"~{doc['config']['sample_ms']} ms")
+        + (
+            f"{doc['config']['number']} requests"
+            if doc["config"]["number"]
+            else f"~{doc['config']['sample_ms']} ms"
+        )
     )
     for key, reason in doc.get("skipped", {}).items():
         lines.append(f"# skipped {key}: {reason}")
@@ -214,7 +237,9 @@ def format_text(doc: dict[str, Any]) -> str:
     lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
     lines.append("  ".join("-" * w for w in widths))
     for row in rows:
-        lines.append("  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]))
+        lines.append(
+            "  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])])
+        )
     problems = [
         f"  {name} / {key}: {entry['problem']}"
         for name, scenario in doc["scenarios"].items()
@@ -226,11 +251,16 @@ def format_text(doc: dict[str, Any]) -> str:
     if doc.get("request_memory"):
         lines += ["", "peak bytes allocated while answering one request (tracemalloc):"]
         for key, per in doc["request_memory"].items():
-            lines.append(f"  {doc['contestants'][key]['label']}: " + ", ".join(f"{s} {b}" for s, b in per.items()))
+            lines.append(
+                f"  {doc['contestants'][key]['label']}: "
+                + ", ".join(f"{s} {b}" for s, b in per.items())
+            )
     if doc.get("startup"):
         lines += ["", "start-up: install ms / first request ms (median):"]
         for key, per in doc["startup"].items():
-            cells = ", ".join(f"{p} {v['install_ms']:.2f}/{v['first_request_ms']:.2f}" for p, v in per.items())
+            cells = ", ".join(
+                f"{p} {v['install_ms']:.2f}/{v['first_request_ms']:.2f}" for p, v in per.items()
+            )
             lines.append(f"  {doc['contestants'][key]['label']}: {cells}")
         if "bare_first_request_ms" in doc:
             lines.append(f"  bare Flask first request: {doc['bare_first_request_ms']:.2f} ms")
@@ -244,7 +274,10 @@ def format_text(doc: dict[str, Any]) -> str:
         for t in doc["targets"]:
             measured = "n/a" if t["measured"] is None else f"{t['measured']:.2f}"
             limit = "n/a" if t["limit"] is None else f"{t['limit']:.2f}"
-            lines.append(f"  [{t['status']:4}] {t['text']}: {measured} (limit {limit} {t['unit']}) - {t['detail']}")
+            lines.append(
+                f"  [{t['status']:4}] {t['text']}: {measured} "
+                f"(limit {limit} {t['unit']}) - {t['detail']}"
+            )
     return "\n".join(lines)
 
 

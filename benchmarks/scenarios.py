@@ -34,7 +34,9 @@ def items(version: int) -> dict[str, Any]:
 def policy(origins: list[Any] | None = None) -> dict[str, Any]:
     """A typical API policy; every scenario starts from it."""
     return {
-        "origins": origins if origins is not None else [ALLOWED_ORIGIN, "https://admin.example.com"],
+        "origins": origins
+        if origins is not None
+        else [ALLOWED_ORIGIN, "https://admin.example.com"],
         "methods": ["GET", "POST", "PUT", "DELETE"],
         "allow_headers": ["Content-Type", "Authorization", "X-Requested-With"],
         "supports_credentials": True,
@@ -84,7 +86,9 @@ class Request:
 
     def environ(self) -> dict[str, Any]:
         """A WSGI environ to copy for each call (the app consumes it)."""
-        return EnvironBuilder(method=self.method, path=self.path, headers=list(self.headers)).get_environ()
+        return EnvironBuilder(
+            method=self.method, path=self.path, headers=list(self.headers)
+        ).get_environ()
 
     def describe(self) -> str:
         shown = []
@@ -98,7 +102,9 @@ def simple_request(origin: str | None, path: str = "/api/v1/items") -> Request:
     return Request("GET", path, headers)
 
 
-def preflight_request(request_headers: str = REQUESTED_HEADERS, path: str = "/api/v1/items") -> Request:
+def preflight_request(
+    request_headers: str = REQUESTED_HEADERS, path: str = "/api/v1/items"
+) -> Request:
     return Request(
         "OPTIONS",
         path,
@@ -250,7 +256,9 @@ def all_scenarios() -> list[Scenario]:
     ]
 
 
-def check(scenario: Scenario, c: Contestant, status: str, headers: list[tuple[str, str]]) -> str | None:
+def check(
+    scenario: Scenario, c: Contestant, status: str, headers: list[tuple[str, str]]
+) -> str | None:
     """Return what is wrong with an answer, or None when it is what the scenario expects."""
     code = int(status.split(" ", 1)[0])
     if c.is_bare or scenario.expect == ANSWER:
@@ -271,6 +279,10 @@ def check(scenario: Scenario, c: Contestant, status: str, headers: list[tuple[st
     methods = ",".join(lowered.get("access-control-allow-methods", []))
     if "PUT" not in methods and methods.strip() != "*":
         return f"PUT not in Access-Control-Allow-Methods {methods!r}"
-    allowed = {h.strip().lower() for v in lowered.get("access-control-allow-headers", []) for h in v.split(",")}
+    allowed = {
+        h.strip().lower()
+        for v in lowered.get("access-control-allow-headers", [])
+        for h in v.split(",")
+    }
     missing = [h for h in REQUESTED_HEADERS.split(",") if h not in allowed and "*" not in allowed]
     return f"request headers {missing} not allowed" if missing else None

@@ -7,7 +7,6 @@ benchmark's own sanity checks, and every figure is a positive number.
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
@@ -98,7 +97,10 @@ def test_text_rst_and_json_outputs(doc):
 
 def test_command_line_writes_json(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    assert cli.main(["--smoke", "--quiet", "--no-startup", "--only", "simple_*", "--json", str(out)]) == 0
+    assert (
+        cli.main(["--smoke", "--quiet", "--no-startup", "--only", "simple_*", "--json", str(out)])
+        == 0
+    )
     written = json.loads(out.read_text(encoding="utf-8"))
     assert set(written["scenarios"]) == {"simple_allowed", "simple_refused", "simple_no_origin"}
     assert "simple_allowed" in capsys.readouterr().out
