@@ -38,8 +38,9 @@ _SERIALIZED_ORIGIN = re.compile(
 )
 _HOSTNAME = re.compile(r"[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*")
 _IPV4 = re.compile(r"[0-9]+(?:\.[0-9]+){3}")
-# Characters that make a configured origin a regular expression.
-_REGEX_SYNTAX = re.compile(r"[\\\[\]?$^()+{}|*]")
+# What makes a configured origin a regular expression. A lone '?' or '+' does not:
+# 'https://a.example?x' is a mistyped origin, reported as such.
+_REGEX_SYNTAX = re.compile(r"[\\\[\]$^(){}|*]|\.\+")
 # A '*' that quantifies something: after '.', ')', ']', '}' or an escape like '\d'.
 _QUANTIFIED_STAR = re.compile(r"(?:[.)\]}]|\\.)\*")
 # An unescaped '.' between two name characters, as in 'example.com'.
@@ -295,13 +296,14 @@ def _add_wildcard(
     text: str, wildcards: set[tuple[str, str, str]], problems: list[tuple[object, str]]
 ) -> None:
     scheme, _, rest = text.partition("://")
+    if "*" in rest[2:]:
+        problems.append((text, "may hold one '*', as its whole leftmost label"))
+        return
     parts = _split_origin(f"{scheme}://{rest[2:]}", problems, entry=text)
     if parts is None:
         return
     scheme, parent, port = parts
-    if "*" in rest[2:]:
-        problems.append((text, "may hold one '*', as its whole leftmost label"))
-    elif parent.startswith("[") or _IPV4.fullmatch(parent):
+    if parent.startswith("[") or _IPV4.fullmatch(parent):
         problems.append((text, "puts a wildcard on an IP address; list the origins"))
     elif _public_suffixes().is_public(parent):
         problems.append(

@@ -1,0 +1,171 @@
+"""Bad configuration fails at start-up with every problem named, and its fix."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Blueprint, Flask
+
+from flask_crossorigin import CORS, ConfigurationError, cross_origin
+
+
+def errors_of(**options: Any) -> ConfigurationError:
+    with pytest.raises(ConfigurationError) as caught:
+        CORS(Flask(__name__), **options)
+    return caught.value
+
+
+@pytest.mark.parametrize(("options", "fragments"), [
+    ({"origins": "https://a.example/"}, ["trailing slash", "'https://a.example'"]),
+    ({"origins": "https://a.example/app"}, ["path", "'https://a.example'"]),
+    ({"origins": "https://a.example?x=1"}, ["query"]),
+    ({"origins": "https://a.example#top"}, ["fragment"]),
+    ({"origins": "https://user:pw@a.example"}, ["user info", "'https://a.example'"]),
+    ({"origins": "a.example"}, ["no scheme", "'https://a.example'"]),
+    ({"origins": "https://a.example:443"}, ["default port", "'https://a.example'"]),
+    ({"origins": "https://a.example:99999"}, ["invalid port"]),
+    ({"origins": "https://bücher.example"}, ["punycode", "xn--bcher-kva.example"]),
+    ({"origins": "https://a.example,https://b.example"}, ["pass a list"]),
+    ({"origins": "https://a.example https://b.example"}, ["pass a list"]),
+    ({"origins": ["*", "https://a.example"]}, ["'*' already allows every origin"]),
+    ({"origins": []}, ["allows no origin"]),
+    ({"origins": 42}, ["is a int"]),
+    ({"origins": [b"https://a.example"]}, ["is a bytes"]),
+    ({"origins": "https://*.com"}, ["public suffix"]),
+    ({"origins": "https://*.github.io"}, ["public suffix"]),
+    ({"origins": "https://*.co.uk"}, ["public suffix"]),
+    ({"origins": "https://*.*.example.com"}, ["leftmost label"]),
+    ({"origins": "http://*.127.0.0.1"}, ["IP address"]),
+    ({"origins": "http://localhost:*"}, ["quantifies nothing", r"\d+"]),
+    ({"origins": r"https://(.*\.example\.com"}, ["not a valid regular expression"]),
+    ({"supports_credentials": True}, ["origins='*'", "list the trusted origins",
+                                       "callable"]),
+    ({"supports_credentials": "yes", "origins": ["https://a.example"]}, ["True or False"]),
+    ({"send_wildcard": 1}, ["True or False"]),
+    ({"origins": ["https://a.example"], "supports_credentials": True,
+      "expose_headers": "*"}, ["not a wildcard for credentialed requests"]),
+    ({"methods": "GET, POST"}, ["pass a list", "['GET', 'POST']"]),
+    ({"methods": ["GET", "P UT"]}, ["'P UT'", "HTTP token"]),
+    ({"allow_headers": ["X-Good", "X-Bad\r\nSet-Cookie: a"]}, ["HTTP token"]),
+    ({"expose_headers": ["X (paren)"]}, ["HTTP token"]),
+    ({"allow_headers": 5}, ["pass a list"]),
+    ({"max_age": -1}, ["negative"]),
+    ({"max_age": 10**9}, ["over a year"]),
+    ({"max_age": "ten"}, ["number of seconds"]),
+    ({"max_age": 1.5}, ["number of seconds"]),
+    ({"max_age": True}, ["number of seconds"]),
+    ({"max_age": timedelta(milliseconds=1500)}, ["whole seconds"]),
+    ({"resources": {"api/*": {}}}, ["starts with '/'", "'/api/*'"]),
+    ({"resources": {"/api/*": "https://a.example"}}, ["dict of options"]),
+    ({"resources": {"/api/(": {}}}, ["not a valid regular expression"]),
+    ({"resources": 5}, ["dict of pattern -> options"]),
+    ({"resources": {"/api/*": {"origin": "https://a.example"}}}, ["did you mean 'origins'"]),
+    ({"resources": {"/api/*": {"resources": {}}}}, ["is not an option"]),
+])
+def test_bad_option_is_named_with_its_fix(options: dict[str, Any], fragments: list[str]) -> None:
+    message = str(errors_of(**options))
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+def test_unknown_option_suggests_the_closest() -> None:
+    with pytest.raises(ConfigurationError, match="did you mean 'supports_credentials'"):
+        CORS(supports_credential=True)
+    with pytest.raises(ConfigurationError, match="did you mean 'origins'"):
+        CORS(Flask(__name__), origin="https://a.example")
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    error = errors_of(origins=["https://a.example/", "b.example"], methods="GET,PUT",
+                      max_age=-5, vary_header="no")
+    assert len(error.problems) == 5
+    assert {p.option for p in error.problems} == {"origins", "methods", "max_age",
+                                                   "vary_header"}
+    assert str(error).startswith("5 problems in the CORS configuration:")
+
+
+def test_problems_in_several_resources_are_reported_together() -> None:
+    error = errors_of(resources={"/a/*": {"origins": "x.example"},
+                                 "/b/*": {"max_age": -1}})
+    wheres = {p.where for p in error.problems}
+    assert wheres == {"resources['/a/*']", "resources['/b/*']"}
+
+
+def test_configuration_error_is_a_value_error() -> None:
+    assert issubclass(ConfigurationError, ValueError)
+
+
+def test_problems_from_app_config_name_the_config_key() -> None:
+    app = Flask(__name__)
+    app.config["CORS_ORIGINS"] = "https://a.example,https://b.example"
+    with pytest.raises(ConfigurationError, match=r"app.config\['CORS_ORIGINS'\]"):
+        CORS(app)
+
+
+def test_credentials_from_config_with_default_origins() -> None:
+    app = Flask(__name__)
+    app.config["CORS_SUPPORTS_CREDENTIALS"] = True
+    with pytest.raises(ConfigurationError, match="CORS_SUPPORTS_CREDENTIALS"):
+        CORS(app)
+
+
+def test_unknown_config_key_warns_with_a_suggestion() -> None:
+    app = Flask(__name__)
+    app.config["CORS_ORIGIN"] = ["https://a.example"]
+    with pytest.warns(UserWarning, match="did you mean 'CORS_ORIGINS'"):
+        CORS(app)
+
+
+def test_tutorial_cors_headers_key_warns_but_works() -> None:
+    app = Flask(__name__)
+    app.config["CORS_HEADERS"] = "Content-Type"
+    with pytest.warns(UserWarning, match="CORS_ALLOW_HEADERS"):
+        CORS(app)
+    assert "crossorigin" in app.extensions
+
+
+def test_a_second_cors_on_the_same_app_is_refused() -> None:
+    app = Flask(__name__)
+    CORS(app)
+    with pytest.raises(ConfigurationError, match="already initialised"):
+        CORS(app, origins=["https://a.example"])
+
+
+def test_decorator_arguments_are_checked_at_decoration() -> None:
+    with pytest.raises(ConfigurationError, match="trailing slash"):
+        cross_origin(origins="https://a.example/")(lambda: "x")
+    with pytest.raises(ConfigurationError, match="did you mean 'max_age'"):
+        cross_origin(maxage=5)
+    with pytest.raises(ConfigurationError, match="is not an option"):
+        cross_origin(resources={"/*": {}})
+
+
+def test_decorator_conflict_is_reported_when_the_app_is_initialised() -> None:
+    app = Flask(__name__)
+
+    @app.route("/x")
+    @cross_origin(supports_credentials=True)
+    def x() -> str:
+        return "x"
+
+    with pytest.raises(ConfigurationError, match="origins='\\*'"):
+        CORS(app)
+
+
+def test_blueprint_problems_surface_when_registered() -> None:
+    bp = Blueprint("api", __name__)
+    CORS(bp, origins="https://a.example/")
+    with pytest.raises(ConfigurationError, match="blueprint 'api'"):
+        Flask(__name__).register_blueprint(bp)
+
+
+def test_not_an_app() -> None:
+    with pytest.raises(TypeError, match="Flask app or a Blueprint"):
+        CORS(object())  # type: ignore[arg-type]
+
+
+def test_compiled_bytes_regex_is_refused() -> None:
+    assert "bytes regex" in str(errors_of(origins=[re.compile(rb"https://a")]))
