@@ -46,7 +46,7 @@ def test_api_refuses_other_origins(client, origins, host, port_name):
     assert result.cors_error, result.console
 
 
-def test_api_refuses_the_null_origin(client, api_log):
+def test_api_refuses_the_null_origin(client):
     result = client.fetch_from_null_origin("/api/items?from=null")
     assert not result.allowed
     assert result.cors_error, result.console
