@@ -1,0 +1,137 @@
+"""CORS(blueprint): a policy for that blueprint's routes only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, abort, jsonify
+
+from flask_crossorigin import CORS
+
+from .conftest import preflight
+
+FRONTEND = "https://frontend.example"
+
+
+def blueprint_app(register_name: str | None = None) -> Flask:
+    api = Blueprint("api", __name__, url_prefix="/api")
+
+    @api.route("/items", methods=["GET", "PUT"])
+    def items() -> Any:
+        return jsonify(items=[])
+
+    @api.route("/missing")
+    def missing() -> Any:
+        abort(404)
+
+    CORS(api, origins=[FRONTEND], supports_credentials=True)
+    app = Flask(__name__)
+
+    @app.route("/home")
+    def home() -> str:
+        return "home"
+
+    if register_name:
+        app.register_blueprint(api, name=register_name, url_prefix="/v2")
+    app.register_blueprint(api)
+    return app
+
+
+def test_blueprint_policy_applies_to_its_routes_only() -> None:
+    client = blueprint_app().test_client()
+    response = client.get("/api/items", headers={"Origin": FRONTEND})
+    assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    assert "Access-Control-Allow-Origin" not in client.get(
+        "/home", headers={"Origin": FRONTEND}).headers
+
+
+def test_blueprint_preflight_and_errors() -> None:
+    client = blueprint_app().test_client()
+    assert client.options("/api/items", headers=preflight(origin=FRONTEND)).status_code == 204
+    assert client.options("/api/items", headers=preflight(
+        origin="https://evil.example")).status_code == 403
+    error = client.get("/api/missing", headers={"Origin": FRONTEND})
+    assert error.status_code == 404
+    assert error.headers["Access-Control-Allow-Origin"] == FRONTEND
+
+
+def test_blueprint_registered_twice_under_two_names() -> None:
+    client = blueprint_app(register_name="api_v2").test_client()
+    for path in ("/api/items", "/v2/items"):
+        response = client.get(path, headers={"Origin": FRONTEND})
+        assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
+
+
+def test_blueprint_policy_beats_the_app_policy() -> None:
+    api = Blueprint("api", __name__)
+
+    @api.route("/api/x")
+    def x() -> str:
+        return "x"
+
+    CORS(api, origins=[FRONTEND])
+    app = Flask(__name__)
+    app.register_blueprint(api)
+
+    @app.route("/other")
+    def other() -> str:
+        return "other"
+
+    CORS(app, origins=["https://app.example"])
+    client = app.test_client()
+    assert client.get("/api/x", headers={"Origin": FRONTEND}).headers[
+        "Access-Control-Allow-Origin"] == FRONTEND
+    assert "Access-Control-Allow-Origin" not in client.get(
+        "/api/x", headers={"Origin": "https://app.example"}).headers
+    assert client.get("/other", headers={"Origin": "https://app.example"}).headers[
+        "Access-Control-Allow-Origin"] == "https://app.example"
+
+
+def test_nested_blueprint() -> None:
+    parent = Blueprint("parent", __name__, url_prefix="/p")
+    child = Blueprint("child", __name__, url_prefix="/c")
+
+    @child.route("/x")
+    def x() -> str:
+        return "x"
+
+    CORS(child, origins=[FRONTEND])
+    parent.register_blueprint(child)
+    app = Flask(__name__)
+    app.register_blueprint(parent)
+    response = app.test_client().get("/p/c/x", headers={"Origin": FRONTEND})
+    assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
+
+
+def test_blueprint_reads_app_config() -> None:
+    api = Blueprint("api", __name__)
+
+    @api.route("/x")
+    def x() -> str:
+        return "x"
+
+    CORS(api)
+    app = Flask(__name__)
+    app.config["CORS_ORIGINS"] = [FRONTEND]
+    app.register_blueprint(api)
+    client = app.test_client()
+    assert client.get("/x", headers={"Origin": FRONTEND}).headers[
+        "Access-Control-Allow-Origin"] == FRONTEND
+    assert "Access-Control-Allow-Origin" not in client.get(
+        "/x", headers={"Origin": "https://other.example"}).headers
+
+
+def test_init_app_on_a_blueprint() -> None:
+    cors = CORS()
+    api = Blueprint("api", __name__)
+
+    @api.route("/x")
+    def x() -> str:
+        return "x"
+
+    cors.init_app(api, origins=[FRONTEND])
+    app = Flask(__name__)
+    app.register_blueprint(api)
+    assert app.test_client().get("/x", headers={"Origin": FRONTEND}).headers[
+        "Access-Control-Allow-Origin"] == FRONTEND
