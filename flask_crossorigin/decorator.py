@@ -111,13 +111,13 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
 
             wrapper = sync_wrapper
 
-        wrapper.__cross_origin__ = spec  # type: ignore[attr-defined]
+        wrapper.__cross_origin__ = spec  # type: ignore[union-attr]
         if spec.automatic_options:
             # Route OPTIONS to the view, so the decorator sees preflights even
             # when the extension is not initialised on the app.
             methods = set(getattr(view, "required_methods", ())) | {"OPTIONS"}
-            wrapper.required_methods = methods  # type: ignore[attr-defined]
-            wrapper.provide_automatic_options = False  # type: ignore[attr-defined]
+            wrapper.required_methods = methods  # type: ignore[union-attr]
+            wrapper.provide_automatic_options = False  # type: ignore[union-attr]
         return cast(F, wrapper)
 
     return decorator

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Union
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Union, cast
 
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.wrappers import Response as BaseResponse
@@ -30,7 +31,6 @@ from .resources import ResourcePattern, ResourceTable
 
 if TYPE_CHECKING:
     from flask.blueprints import BlueprintSetupState
-    from flask.sansio.app import App  # noqa: F401
 
 #: The key of the per-app state in ``app.extensions``.
 EXTENSION_KEY = "crossorigin"
@@ -64,7 +64,7 @@ class CORS:
         if isinstance(app, Blueprint):
             def register(state: BlueprintSetupState) -> None:
                 name = f"{state.name_prefix}.{state.name}".lstrip(".")
-                _state_for(state.app).add_blueprint(name, merged)
+                _state_for(cast(Flask, state.app)).add_blueprint(name, merged)
 
             app.record(register)
         elif isinstance(app, Flask):
@@ -236,7 +236,7 @@ def _state_for(app: Flask) -> CrossOriginState:
     state = app.extensions.get(EXTENSION_KEY)
     if state is None:
         state = app.extensions[EXTENSION_KEY] = CrossOriginState(app)
-    return state  # type: ignore[no-any-return]
+    return cast(CrossOriginState, state)
 
 
 def _raise_if(problems: list[Problem]) -> None:
@@ -249,7 +249,8 @@ def compile_resources(
 ) -> ResourceTable[Policy]:
     """Compile ``resources`` with the app's config and the extension's options into a table."""
     config = options_from_config(app.config)
-    resources = options.get("resources", config.get("resources", OPTIONS_BY_NAME["resources"].default))
+    default = OPTIONS_BY_NAME["resources"].default
+    resources = options.get("resources", config.get("resources", default))
     base: list[Layer] = [("app.config", config), (f"{label}CORS()", options)]
     problems: list[Problem] = []
     entries: list[tuple[ResourcePattern, Policy]] = []

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import difflib
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .errors import ConfigurationWarning, Problem
 from .headers import is_token

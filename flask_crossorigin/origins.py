@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Iterable, Union
+from typing import TYPE_CHECKING, Callable, Union
 
 from .errors import ConfigurationWarning
 from .reasons import Refusal, logger

@@ -8,7 +8,8 @@ method, then request headers.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .errors import ConfigurationError, Problem
 from .headers import (
