@@ -14,8 +14,18 @@ from .servers import create_demo_servers
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m example_app", description=__doc__)
-    parser.add_argument("--api-port", type=int, default=5000, help="port of the API (default 5000; 0 = any free port)")
-    parser.add_argument("--page-port", type=int, default=5001, help="port of the page (default 5001; 0 = any free port)")
+    parser.add_argument(
+        "--api-port",
+        type=int,
+        default=5000,
+        help="port of the API (default 5000; 0 = any free port)",
+    )
+    parser.add_argument(
+        "--page-port",
+        type=int,
+        default=5001,
+        help="port of the page (default 5001; 0 = any free port)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
     args = parser.parse_args(argv)
 

@@ -122,17 +122,20 @@ def _register_routes(app: Flask) -> None:
     def require_token() -> Response | None:
         # A typical auth hook. Preflights never carry credentials; the extension answers
         # them before this hook runs, so the real request can still get through.
-        if request.path.startswith("/api/account"):
-            if request.headers.get("Authorization") != f"Bearer {DEMO_TOKEN}":
-                response = jsonify(error="unauthorized", detail="send Authorization: Bearer demo-token")
-                response.status_code = 401
-                response.headers["WWW-Authenticate"] = 'Bearer realm="demo"'
-                return response
-        return None
+        if not request.path.startswith("/api/account"):
+            return None
+        if request.headers.get("Authorization") == f"Bearer {DEMO_TOKEN}":
+            return None
+        response = jsonify(error="unauthorized", detail="send Authorization: Bearer demo-token")
+        response.status_code = 401
+        response.headers["WWW-Authenticate"] = 'Bearer realm="demo"'
+        return response
 
     @app.errorhandler(HTTPException)
     def json_error(error: HTTPException) -> tuple[Response, int]:
-        return jsonify(error=error.name, status=error.code, detail=error.description), error.code or 500
+        return jsonify(
+            error=error.name, status=error.code, detail=error.description
+        ), error.code or 500
 
     @app.errorhandler(Exception)
     def json_crash(error: Exception) -> tuple[Response, int]:
@@ -141,7 +144,10 @@ def _register_routes(app: Flask) -> None:
 
     @app.get("/")
     def index() -> Response:
-        return jsonify(api="flask-crossorigin demo", routes=sorted(str(rule) for rule in app.url_map.iter_rules()))
+        return jsonify(
+            api="flask-crossorigin demo",
+            routes=sorted(str(rule) for rule in app.url_map.iter_rules()),
+        )
 
     @app.get("/api/items")
     def list_items() -> Response:

@@ -41,7 +41,9 @@ class RequestLog:
         self._entries: deque[LoggedRequest] = deque(maxlen=maxlen)
         self._lock = threading.Lock()
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         def logging_start_response(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
             entry = LoggedRequest(
                 method=environ.get("REQUEST_METHOD", ""),

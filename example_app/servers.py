@@ -56,7 +56,9 @@ class DemoServers:
 
     def start(self) -> DemoServers:
         for server in (self.api_server, self.page_server):
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            )
             thread.start()
             self._threads.append(thread)
         return self
@@ -69,8 +71,10 @@ class DemoServers:
             thread.join(timeout=5)
 
 
-def create_demo_servers(api_port: int = 5000, page_port: int = 5001, config: dict[str, Any] | None = None) -> DemoServers:
-    """Bind both ports first (either may be 0), then build the apps that need each other's origin."""
+def create_demo_servers(
+    api_port: int = 5000, page_port: int = 5001, config: dict[str, Any] | None = None
+) -> DemoServers:
+    """Bind both ports (either may be 0), then build the apps, which need each other's origin."""
     api_server = bind(api_port)
     try:
         page_server = bind(page_port)

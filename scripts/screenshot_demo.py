@@ -1,9 +1,10 @@
 """Take a screenshot of the demo page with headless Chromium (the one the browser tests use).
 
-    python scripts/screenshot_demo.py [--output docs/_static/demo.png] [--chromium /usr/bin/chromium]
+    python scripts/screenshot_demo.py [--output docs/_static/demo.png]
 
-It starts the demo's API and page in this process on free loopback ports, waits until every
-row has run, and fails (exit 1) if any row did not behave as expected.
+It starts the demo's API and page in this process (on ports 5000 and 5001, as
+``python -m example_app`` does, or on free ports if those are busy), waits until every row
+has run, writes the PNG, and exits 1 if any row did not behave as expected.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from example_app.servers import create_demo_servers  # noqa: E402
+from example_app.servers import DemoServers, create_demo_servers  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -31,21 +32,32 @@ CHROMIUM_ARGS = [
 ]
 
 
+def start_servers() -> DemoServers:
+    try:
+        return create_demo_servers(api_port=5000, page_port=5001).start()
+    except (OSError, SystemExit):  # werkzeug exits when a port is in use
+        return create_demo_servers(api_port=0, page_port=0).start()
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "_static" / "demo.png")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
-    parser.add_argument("--width", type=int, default=1400)
+    parser.add_argument("--width", type=int, default=1400, help="viewport width in CSS pixels")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    servers = create_demo_servers(api_port=0, page_port=0).start()
+    servers = start_servers()
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": args.width, "height": 900}, device_scale_factor=1)
+            browser = playwright.chromium.launch(
+                executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS
+            )
+            page = browser.new_page(viewport={"width": args.width, "height": 900})
             page.goto(servers.page_origin + "/")
             page.wait_for_selector("body[data-state=done]", timeout=30_000)
             failed = page.locator("tr[data-state=fail]").count()

@@ -295,7 +295,7 @@ function el(tag, attrs = {}, ...children) {
 const badge = (outcome) => el("span", { className: `badge ${outcome}`, textContent: outcome });
 
 function describe(result) {
-  if (result.outcome === "blocked") return result.error;
+  if (result.outcome === "blocked") return `${result.error} (the browser hid the response)`;
   let body = typeof result.body === "string" ? result.body : JSON.stringify(result.body);
   if (body.length > 110) body = body.slice(0, 107) + "…";
   return `HTTP ${result.status} ${body}`;

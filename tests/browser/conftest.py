@@ -77,7 +77,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
         yield chromium
         chromium.close()
 
@@ -109,7 +111,9 @@ def origins(demo: DemoServers) -> Iterator[Origins]:
 
     other = bind(0)
     other.app = demo.page  # same front end, another port
-    thread = threading.Thread(target=other.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread = threading.Thread(
+        target=other.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    )
     thread.start()
     yield Origins(
         api=demo.api_origin,
@@ -145,7 +149,8 @@ async ({url, init}) => {
     const text = await response.text();
     let body = text;
     try { body = JSON.parse(text); } catch (_) {}
-    return {allowed: true, status: response.status, body, headers: Object.fromEntries(response.headers.entries())};
+    const headers = Object.fromEntries(response.headers.entries());
+    return {allowed: true, status: response.status, body, headers};
   } catch (error) {
     return {allowed: false, error: String(error)};
   }

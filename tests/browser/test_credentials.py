@@ -1,4 +1,4 @@
-"""Credentialed requests: the cookie really travels, and only a credentials policy shares the answer."""
+"""Credentialed requests: the cookie really travels; only a credentials policy shares the answer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where a policy applies: a @cross_origin view, a blueprint, and CORS_* keys from the environment."""
+"""Where a policy applies: a @cross_origin view, a blueprint; CORS_* keys from the environment."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ def test_app_policy_does_not_leak_into_a_blueprint(client, origins):
 
 @pytest.fixture()
 def env_configured_demo(monkeypatch):
-    monkeypatch.setenv("FLASK_CORS_EXPOSE_HEADERS", json.dumps(["X-Request-Id", "X-Internal-Trace"]))
+    monkeypatch.setenv(
+        "FLASK_CORS_EXPOSE_HEADERS", json.dumps(["X-Request-Id", "X-Internal-Trace"])
+    )
     monkeypatch.setenv("FLASK_CORS_MAX_AGE", "0")
     servers = create_demo_servers(api_port=0, page_port=0).start()
     yield servers

@@ -20,7 +20,9 @@ def json_put(body, **headers):
 
 def test_json_put_with_a_custom_header_is_preflighted_and_allowed(client, origins, api_log):
     path = unique_item_path()
-    result = client.fetch(origins.page, path, **json_put({"name": "mug", "price": 7}, **{"X-Demo-Token": "t"}))
+    result = client.fetch(
+        origins.page, path, **json_put({"name": "mug", "price": 7}, **{"X-Demo-Token": "t"})
+    )
     assert result.allowed, result
     assert result.body["item"]["price"] == 7
     assert result.body["token"] == "t"

@@ -51,7 +51,9 @@ def test_401_from_the_auth_hook_is_readable(client, origins):
 
 def test_auth_hook_does_not_break_the_preflight(client, origins, api_log):
     before = len(api_log("/api/account"))
-    result = client.fetch(origins.page, "/api/account", headers={"Authorization": "Bearer demo-token"})
+    result = client.fetch(
+        origins.page, "/api/account", headers={"Authorization": "Bearer demo-token"}
+    )
     assert result.allowed, result
     assert (result.status, result.body) == (200, {"user": "demo", "plan": "pro"})
     preflight, actual = api_log("/api/account")[before:]

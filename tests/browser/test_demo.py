@@ -1,0 +1,130 @@
+"""The project's main runnable: ``python -m example_app`` and ``flask --app example_app``."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from flask.cli import ScriptInfo
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class DemoProcess:
+    """``python -m example_app`` on free ports, its output read line by line."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "example_app", "--api-port", "0", "--page-port", "0", "--quiet"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            self.lines.put(line)
+
+    def wait_for(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                pytest.fail(
+                    f"no line matching {pattern!r}; output so far: {''.join(self.output)!r}"
+                )
+            match = re.search(pattern, line)
+            if match:
+                return match
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        try:
+            return self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+
+@pytest.fixture()
+def demo_process():
+    process = DemoProcess()
+    try:
+        yield process
+    finally:
+        if process.process.poll() is None:
+            process.process.kill()
+            process.process.wait()
+
+
+def test_demo_page_shows_every_row_as_expected(browser, demo_process):
+    api = demo_process.wait_for(r"API:\s+(http://localhost:\d+)").group(1)
+    page_url = demo_process.wait_for(r"Page:\s+(http://localhost:\d+/)").group(1)
+    assert api.rsplit(":", 1)[1] != page_url.rstrip("/").rsplit(":", 1)[1]  # two origins
+
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(page_url)
+        page.wait_for_selector("body[data-state=done]", timeout=30_000)
+        rows = page.eval_on_selector_all(
+            "#scenarios tbody tr",
+            """rows => rows.map(row => ({
+                 title: row.querySelector('.title').textContent,
+                 state: row.dataset.state,
+                 expected: row.dataset.expected,
+                 actual: row.dataset.actual,
+                 result: row.querySelector('.result').textContent}))""",
+        )
+        summary = page.inner_text("#summary")
+    finally:
+        context.close()
+
+    assert len(rows) >= 20
+    not_as_expected = [
+        row for row in rows if row["state"] != "pass" or row["expected"] != row["actual"]
+    ]
+    assert not_as_expected == []
+    assert {row["expected"] for row in rows} == {"allowed", "blocked"}
+    assert summary == f"All {len(rows)} scenarios behaved as expected."
+
+    assert demo_process.stop() == 0
+    assert "Stopped." in "".join(demo_process.output)
+
+
+def test_demo_refuses_a_busy_port(demo_process):
+    api_port = int(demo_process.wait_for(r"API:\s+http://localhost:(\d+)").group(1))
+    busy = subprocess.run(
+        [sys.executable, "-m", "example_app", "--api-port", str(api_port), "--page-port", "0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert busy.returncode == 1
+    assert f"Port {api_port} is in use" in busy.stderr
+    assert demo_process.stop() == 0
+
+
+def test_flask_cli_finds_the_api():
+    # What `flask --app example_app run` loads.
+    app = ScriptInfo(app_import_path="example_app").load_app()
+    routes = {rule.rule for rule in app.url_map.iter_rules()}
+    assert {"/api/items", "/public/hello", "/tenants/dashboard", "/api/widget"} <= routes
+    response = app.test_client().get("/api/items", headers={"Origin": "http://localhost:5001"})
+    assert response.headers["Access-Control-Allow-Origin"] == "http://localhost:5001"
