@@ -67,7 +67,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=f"browser tests need Chromium: {reason}"))
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running in this
+# thread while it is open, which breaks later tests that run async views (asgiref refuses
+# to start a loop inside a running one). Closing it after the last browser test avoids that.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     reason = browser_unavailable()
     if reason:
@@ -97,7 +100,7 @@ class Origins:
         return f"http://{host}:{port or self.page_port}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def demo() -> Iterator[DemoServers]:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     servers = create_demo_servers(api_port=0, page_port=0).start()
@@ -105,7 +108,7 @@ def demo() -> Iterator[DemoServers]:
     servers.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def origins(demo: DemoServers) -> Iterator[Origins]:
     import threading
 
