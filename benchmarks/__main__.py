@@ -182,7 +182,10 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
             k: getattr(args, k)
             for k in ("smoke", "rounds", "number", "sample_ms", "warmup", "startup_reps", "seed")
         },
-        "contestants": {c.key: {"label": c.label, "version": c.version} for c in contestants},
+        "contestants": {
+            c.key: {"label": c.label, "version": c.version, "location": c.location}
+            for c in contestants
+        },
         "skipped": skipped,
         "scenarios": scenario_docs,
         "request_memory": request_memory,

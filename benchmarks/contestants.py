@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -34,6 +35,8 @@ class Contestant:
     resource_prefix: Callable[[str], Any]
     # "example.com" -> an origin pattern for any https subdomain of it.
     subdomain_origin: Callable[[str], Any]
+    # Where the library was imported from (to tell a checkout from an install).
+    location: str = ""
 
     @property
     def is_bare(self) -> bool:
@@ -84,6 +87,7 @@ def _flask_cors() -> Contestant:
         resource_prefix=lambda prefix: prefix + "/.*",
         # No wildcard syntax: a whole-origin regex is the equivalent.
         subdomain_origin=lambda domain: r"https://([a-z0-9-]+\.)+" + re.escape(domain) + r"\Z",
+        location=os.path.dirname(module.__file__ or ""),
     )
 
 
@@ -97,6 +101,7 @@ def _crossorigin() -> Contestant:
         decorator=module.cross_origin,
         resource_prefix=lambda prefix: prefix + "/*",
         subdomain_origin=lambda domain: "https://*." + domain,
+        location=os.path.dirname(module.__file__ or ""),
     )
 
 

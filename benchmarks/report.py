@@ -229,6 +229,9 @@ def format_text(doc: dict[str, Any]) -> str:
             else f"~{doc['config']['sample_ms']} ms"
         )
     )
+    for c in doc["contestants"].values():
+        if c.get("location"):
+            lines.append(f"# {c['label']} from {c['location']}")
     for key, reason in doc.get("skipped", {}).items():
         lines.append(f"# skipped {key}: {reason}")
     lines.append("")
