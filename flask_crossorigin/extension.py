@@ -13,11 +13,11 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union, cast
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Flask, Request, Response, current_app, request
 from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import ConfigurationError, Problem
-from .headers import merge_vary
+from .headers import merged_vary
 from .options import (
     OPTIONS_BY_NAME,
     POLICY_OPTIONS,
@@ -25,7 +25,7 @@ from .options import (
     options_from_config,
     unknown_option_problems,
 )
-from .policy import ACAO, Decision, Policy, build_policy
+from .policy import Decision, Policy, build_policy
 from .reasons import escape, logger
 from .resources import ResourcePattern, ResourceTable
 
@@ -37,6 +37,7 @@ EXTENSION_KEY = "crossorigin"
 #: Set in the WSGI environ once a response's CORS headers are final.
 _DONE = "flask_crossorigin.done"
 _ALL_OPTIONS = tuple(OPTIONS_BY_NAME)
+_UNSEEN: Any = object()
 
 AppOrBlueprint = Union[Flask, Blueprint]
 
@@ -129,7 +130,9 @@ class CrossOriginState:
     def policy_for(self, path: str, endpoint: str | None, blueprints: list[str]) -> Policy | None:
         """The policy for a request: its view's decorator, else a blueprint's, else the app's."""
         if endpoint is not None:
-            policy = self.view_policy(endpoint)
+            policy: Policy | None = self._view_policies.get(endpoint, _UNSEEN)
+            if policy is _UNSEEN:
+                policy = self.view_policy(endpoint)
             if policy is not None:
                 return policy
             for name in blueprints:
@@ -143,29 +146,34 @@ class CrossOriginState:
         hit = self.table.lookup(path)
         return hit[1] if hit is not None else None
 
-    def _current_policy(self) -> Policy | None:
-        rule = request.url_rule
+    def _current_policy(self, req: Request) -> Policy | None:
+        rule = req.url_rule
         if rule is None:
-            return self.policy_for(request.path, None, [])
-        blueprints = request.blueprints if self.blueprint_tables else []
-        return self.policy_for(request.path, rule.endpoint, blueprints)
+            return self.policy_for(req.path, None, [])
+        blueprints = req.blueprints if self.blueprint_tables else []
+        return self.policy_for(req.path, rule.endpoint, blueprints)
+
+    # The hooks resolve the ``request`` proxy once: each attribute read through
+    # the proxy costs more than everything else they do.
 
     def before_request(self) -> Response | None:
-        environ = request.environ
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
         if environ["REQUEST_METHOD"] != "OPTIONS":
             return None
         if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" not in environ:
             return None  # a plain OPTIONS request: not a preflight
-        policy = self._current_policy()
+        policy = self._current_policy(req)
         if policy is None or not policy.automatic_options:
             return None
         return answer_preflight(self.app, policy, environ)
 
     def after_request(self, response: Response) -> Response:
-        environ = request.environ
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
         if _DONE in environ:
             return response
-        policy = self._current_policy()
+        policy = self._current_policy(req)
         if policy is not None:
             add_cors_headers(response, policy, environ)
         return response
@@ -181,7 +189,7 @@ def answer_preflight(app: Flask, policy: Policy, environ: dict[str, Any]) -> Res
     )
     response: Response = app.response_class(status=204 if decision.refusal is None else 403)
     del response.headers["Content-Type"]  # an empty answer has no media type
-    _apply(response, decision)
+    _apply(response, decision, [])
     environ[_DONE] = True
     if decision.refusal is not None:
         _report(policy, decision, environ, "preflight")
@@ -191,8 +199,14 @@ def answer_preflight(app: Flask, policy: Policy, environ: dict[str, Any]) -> Res
 def add_cors_headers(response: BaseResponse, policy: Policy, environ: dict[str, Any]) -> None:
     """Add the CORS headers ``policy`` grants to a response the app produced."""
     environ[_DONE] = True
-    if ACAO in response.headers:
-        return  # the view set its own CORS headers: leave them alone
+    headers = response.headers
+    vary_lines = []
+    for name, value in headers:  # one pass: the view's own grant, and its Vary
+        lowered = name.lower()
+        if lowered == "access-control-allow-origin":
+            return  # the view set its own CORS headers: leave them alone
+        if lowered == "vary":
+            vary_lines.append(value)
     if response.status_code >= 400 and not policy.intercept_exceptions:
         return
     if environ["REQUEST_METHOD"] == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
@@ -207,17 +221,22 @@ def add_cors_headers(response: BaseResponse, policy: Policy, environ: dict[str, 
     else:
         decision = policy.actual(environ.get("HTTP_ORIGIN"))
         kind = "request"
-    _apply(response, decision)
+    _apply(response, decision, vary_lines)
     if decision.refusal is not None:
         _report(policy, decision, environ, kind)
 
 
-def _apply(response: BaseResponse, decision: Decision) -> None:
+def _apply(response: BaseResponse, decision: Decision, vary_lines: list[str]) -> None:
     headers = response.headers
     for name, value in decision.headers:
-        headers[name] = value
+        headers.add(name, value)
     if decision.vary:
-        merge_vary(headers, decision.vary)
+        if not vary_lines:
+            headers.add("Vary", ", ".join(decision.vary))
+        else:
+            merged = merged_vary(vary_lines, decision.vary)
+            if merged is not None:
+                headers["Vary"] = merged
 
 
 def _report(policy: Policy, decision: Decision, environ: dict[str, Any], kind: str) -> None:

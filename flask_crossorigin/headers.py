@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from werkzeug.datastructures import Headers
 
 #: RFC 9110 ``token``: what header names and methods are made of. No CR, LF or space.
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -59,15 +55,16 @@ def parse_request_headers(value: str) -> list[str]:
     return names
 
 
-def merge_vary(headers: Headers, names: Iterable[str]) -> None:
-    """Add ``names`` to the response's ``Vary``, keeping what is there and never duplicating."""
-    existing = headers.getlist("Vary")
-    if not existing:
-        headers["Vary"] = ", ".join(names)
-        return
-    present = {item.strip().lower() for line in existing for item in line.split(",")}
+def merged_vary(lines: list[str], names: Iterable[str]) -> str | None:
+    """The ``Vary`` value that adds ``names`` to the response's ``Vary`` lines.
+
+    ``None`` when nothing needs to change: every name is already there (compared
+    case-insensitively) or the response already varies on ``*``.
+    """
+    present = {item.strip().lower() for line in lines for item in line.split(",")}
     if "*" in present:
-        return  # already varies on everything
+        return None
     missing = [name for name in names if name.lower() not in present]
-    if missing or len(existing) > 1:
-        headers["Vary"] = ", ".join([*existing, *missing])
+    if not missing and len(lines) == 1:
+        return None
+    return ", ".join([*lines, *missing])

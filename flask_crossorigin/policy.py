@@ -117,6 +117,12 @@ class Policy:
         self._wildcard_grant = Decision(
             ((ACAO, "*"),) + self._actual_static, self.actual_vary, None
         )
+        # The answer to each exactly listed origin, ready to hand out.
+        self._exact_grants = {
+            exact: self._wildcard_grant if self._wildcard else Decision(
+                ((ACAO, exact),) + self._actual_static, self.actual_vary, None)
+            for exact in origins.exact
+        }
 
     def __repr__(self) -> str:
         return f"<Policy {self.name}>"
@@ -125,6 +131,9 @@ class Policy:
         """The headers for an actual (non-preflight) response to a request from ``origin``."""
         if origin is None:
             return self._no_origin
+        grant = self._exact_grants.get(origin)
+        if grant is not None:
+            return grant
         refusal = self.origins.check(origin, self.name)
         if refusal is not None:
             return Decision((), self.actual_vary, refusal)

@@ -23,7 +23,7 @@ whatever the order they were declared in:
 Lookup does not scan the table: patterns are filed under the last ``/`` of their
 literal prefix, and a request only visits the buckets of its own path's ``/``
 positions, so its cost grows with the depth of the path, not with the number of
-patterns.
+patterns. Answers for recently seen paths are kept in a bounded cache.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ T = TypeVar("T")
 _REGEX_SYNTAX = re.compile(r"[\\^$?{}\[\]|()]|\.[*+]")
 _META = set("\\.^$*+?{}[]|()")
 _KIND_RANK = {"prefix": 0, "glob": 1, "regex": 2}
+#: Bounds of the per-table cache of answers by path: entries, and path length.
+CACHE_SIZE = 2048
+CACHE_PATH_LENGTH = 256
 
 
 class ResourcePattern:
@@ -116,6 +119,7 @@ class ResourceTable(Generic[T]):
                 continue
             bucket = pattern.literal[: pattern.literal.rfind("/") + 1]
             buckets.setdefault(bucket, []).append((pattern.sort_key(order), pattern, value))
+        self._cache: dict[str, tuple[ResourcePattern, T] | None] = {}
         self._buckets = {
             key: tuple((pattern, value) for _, pattern, value in sorted(items, key=_first))
             for key, items in buckets.items()
@@ -123,6 +127,19 @@ class ResourceTable(Generic[T]):
 
     def lookup(self, path: str) -> tuple[ResourcePattern, T] | None:
         """The most specific ``(pattern, value)`` matching ``path``, or ``None``."""
+        cache = self._cache
+        try:
+            return cache[path]
+        except KeyError:
+            pass
+        hit = self._find(path)
+        if len(path) <= CACHE_PATH_LENGTH:
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()  # bounded: many distinct paths only cost a refill
+            cache[path] = hit
+        return hit
+
+    def _find(self, path: str) -> tuple[ResourcePattern, T] | None:
         exact = self._exact.get(path)
         if exact is not None:
             return exact

@@ -139,3 +139,15 @@ def test_resource_options_override_app_options() -> None:
     assert allowed(app, "/api/users", "https://api.example") == "https://api.example"
     assert allowed(app, "/api/users", "https://app.example") is None
     assert allowed(app, "/public", "https://app.example") == "https://app.example"
+
+
+def test_lookup_cache_is_bounded_and_answers_like_the_table() -> None:
+    from flask_crossorigin import resources
+
+    t = table("/api/*", r"/api/v\d+/.*")
+    for i in range(resources.CACHE_SIZE * 2):
+        assert winner(t, f"/api/v{i}/x") == r"/api/v\d+/.*"
+    assert len(t._cache) <= resources.CACHE_SIZE
+    long_path = "/api/" + "a" * resources.CACHE_PATH_LENGTH
+    assert winner(t, long_path) == "/api/*"
+    assert long_path not in t._cache
