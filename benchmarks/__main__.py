@@ -113,6 +113,7 @@ def machine() -> dict[str, Any]:
 def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
     """Run the benchmark and return the results document (what --json writes)."""
     args = parse_args(argv)
+    meta = machine()  # before the run: the commit measured, not one made meanwhile
     say = (
         (lambda *a: None)
         if (args.quiet or log is None)
@@ -177,7 +178,7 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
             )
 
     doc: dict[str, Any] = {
-        "meta": machine(),
+        "meta": meta,
         "config": {
             k: getattr(args, k)
             for k in ("smoke", "rounds", "number", "sample_ms", "warmup", "startup_reps", "seed")
