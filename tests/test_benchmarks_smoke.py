@@ -69,7 +69,7 @@ def test_every_scenario_for_every_contestant(doc):
 
 def test_startup_and_memory(doc):
     for key in (contestants.FLASK_CORS, contestants.CROSSORIGIN):
-        for policy in ("policy", "resources_1000", "origins_1000"):
+        for policy in ("policy", "resources_1000", "origins_1000", "resources_100_origins_1000"):
             assert doc["startup"][key][policy]["install_ms"] > 0
             assert doc["startup"][key][policy]["first_request_ms"] > 0
             assert doc["memory"][key][policy] > 0
