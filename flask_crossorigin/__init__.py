@@ -13,6 +13,7 @@ from .errors import ConfigurationError, ConfigurationWarning, Problem
 from .extension import CORS, CrossOriginState
 from .options import OPTIONS, Option
 from .policy import Decision, Policy
+from .signals import preflight_answered, request_refused
 
 __version__ = "0.1.0"
 
@@ -27,4 +28,6 @@ __all__ = [
     "Policy",
     "Problem",
     "cross_origin",
+    "preflight_answered",
+    "request_refused",
 ]

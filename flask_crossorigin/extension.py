@@ -28,6 +28,12 @@ from .options import (
 from .policy import Decision, Policy, build_policy
 from .reasons import escape, logger
 from .resources import ResourcePattern, ResourceTable
+from .signals import (
+    preflight_answered,
+    request_refused,
+    send_preflight_answered,
+    send_refused,
+)
 
 if TYPE_CHECKING:
     from flask.blueprints import BlueprintSetupState
@@ -74,6 +80,20 @@ class CORS:
             raise TypeError(f"CORS needs a Flask app or a Blueprint, not {type(app).__name__}")
 
 
+class PolicySource:
+    """Where the policy of a request comes from, as :meth:`CrossOriginState.explain` finds it."""
+
+    __slots__ = ("kind", "blueprint", "pattern")
+
+    def __init__(self) -> None:
+        #: ``"decorator"``, ``"blueprint"``, ``"app"`` or ``"none"``.
+        self.kind = "none"
+        #: The blueprint whose ``CORS(blueprint)`` table matched.
+        self.blueprint: str | None = None
+        #: The resource pattern that matched (``None`` for a decorator).
+        self.pattern: ResourcePattern | None = None
+
+
 class CrossOriginState:
     """Everything one app knows about CORS, kept in ``app.extensions['crossorigin']``.
 
@@ -88,6 +108,9 @@ class CrossOriginState:
         self._view_policies: dict[str, Policy | None] = {}
         app.before_request_funcs.setdefault(None, []).insert(0, self.before_request)
         app.after_request(self.after_request)
+        from .cli import register  # imported here: the CLI module imports this one
+
+        register(app)  # the `flask cors` commands
 
     # -- configuration -------------------------------------------------------------
 
@@ -127,24 +150,50 @@ class CrossOriginState:
 
     # -- per request -----------------------------------------------------------------
 
-    def policy_for(self, path: str, endpoint: str | None, blueprints: list[str]) -> Policy | None:
-        """The policy for a request: its view's decorator, else a blueprint's, else the app's."""
+    def policy_for(
+        self,
+        path: str,
+        endpoint: str | None,
+        blueprints: list[str],
+        source: PolicySource | None = None,
+    ) -> Policy | None:
+        """The policy for a request: its view's decorator, else a blueprint's, else the app's.
+
+        ``source``, when given, is filled in with where the policy comes from
+        (see :meth:`explain`); requests pass none.
+        """
         if endpoint is not None:
             policy: Policy | None = self._view_policies.get(endpoint, _UNSEEN)
             if policy is _UNSEEN:
                 policy = self.view_policy(endpoint)
             if policy is not None:
+                if source is not None:
+                    source.kind = "decorator"
                 return policy
             for name in blueprints:
                 table = self.blueprint_tables.get(name)
                 if table is not None:
                     hit = table.lookup(path)
                     if hit is not None:
+                        if source is not None:
+                            source.kind, source.pattern = "blueprint", hit[0]
+                            source.blueprint = name
                         return hit[1]
         if self.table is None:
             return None
         hit = self.table.lookup(path)
-        return hit[1] if hit is not None else None
+        if hit is None:
+            return None
+        if source is not None:
+            source.kind, source.pattern = "app", hit[0]
+        return hit[1]
+
+    def explain(
+        self, path: str, endpoint: str | None, blueprints: list[str]
+    ) -> tuple[Policy | None, PolicySource]:
+        """:meth:`policy_for`, and where the policy comes from (for ``flask cors``)."""
+        source = PolicySource()
+        return self.policy_for(path, endpoint, blueprints, source), source
 
     def _current_policy(self, req: Request) -> Policy | None:
         rule = req.url_rule
@@ -187,12 +236,21 @@ def answer_preflight(app: Flask, policy: Policy, environ: dict[str, Any]) -> Res
         environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
         environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
     )
-    response: Response = app.response_class(status=204 if decision.refusal is None else 403)
-    del response.headers["Content-Type"]  # an empty answer has no media type
+    refusal = decision.refusal
+    response: Response = app.response_class(status=204 if refusal is None else 403)
+    if refusal is not None and app.debug:
+        # In development only, the answer says why; in production it reveals nothing more.
+        response.set_data(f"CORS preflight refused: {refusal.message}\n")
+        response.mimetype = "text/plain"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    else:
+        del response.headers["Content-Type"]  # an empty answer has no media type
     _apply(response, decision, [])
     environ[_DONE] = True
-    if decision.refusal is not None:
+    if refusal is not None:
         _report(policy, decision, environ, "preflight")
+    if preflight_answered.receivers:
+        send_preflight_answered(app, policy, decision, environ)
     return response
 
 
@@ -240,15 +298,28 @@ def _apply(response: BaseResponse, decision: Decision, vary_lines: list[str]) ->
 
 
 def _report(policy: Policy, decision: Decision, environ: dict[str, Any], kind: str) -> None:
-    if logger.isEnabledFor(logging.DEBUG) and decision.refusal is not None:
-        logger.debug(
+    """Log a refusal and send :data:`~flask_crossorigin.signals.request_refused`.
+
+    The reason is only formatted when DEBUG logging or a signal receiver wants it.
+    """
+    refusal = decision.refusal
+    if refusal is None:
+        return
+    # In debug mode a refused preflight is logged where the developer sees it.
+    level = logging.WARNING if kind == "preflight" and current_app.debug else logging.DEBUG
+    if logger.isEnabledFor(level):
+        logger.log(
+            level,
             "refused %s %s %s (%s): %s",
             kind,
             escape(environ.get("REQUEST_METHOD", "")),
             escape(environ.get("PATH_INFO", "")),
             policy.name,
-            decision.refusal.message,
+            refusal.message,
         )
+    if request_refused.receivers:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        send_refused(app, policy, refusal, environ, kind == "preflight")
 
 
 def _state_for(app: Flask) -> CrossOriginState:
@@ -356,4 +427,11 @@ def current_state() -> CrossOriginState | None:
 
 
 
-__all__ = ["CORS", "CrossOriginState", "answer_preflight", "add_cors_headers", "current_state"]
+__all__ = [
+    "CORS",
+    "CrossOriginState",
+    "PolicySource",
+    "answer_preflight",
+    "add_cors_headers",
+    "current_state",
+]

@@ -45,8 +45,60 @@ REASONS: dict[str, str] = {
 }
 
 
-# Details that come from the request: escaped and quoted wherever they are shown.
-_REQUEST_DATA = frozenset({"origin", "method", "headers"})
+#: What a browser makes of a response when the extension refused nothing, and
+#: why it lets a request through: the verdicts of ``flask cors check``.
+VERDICTS: dict[str, str] = {
+    "allowed": "{policy} allows the origin {origin}",
+    "allowed-credentials": "{policy} allows the origin {origin}, with credentials",
+    "allowed-preflight": "{policy} allows the origin {origin} to send {method}",
+    "allowed-preflight-headers": (
+        "{policy} allows the origin {origin} to send {method} with the header(s) {headers}"
+    ),
+    "no-policy": (
+        "no CORS policy applies to {path}: no resource pattern matches it and its view "
+        "has no @cross_origin; add a pattern that matches it to resources"
+    ),
+    "error-not-intercepted": (
+        "the response is an error ({status}) and {policy} has intercept_exceptions=False, "
+        "so it carries no CORS headers; set intercept_exceptions=True to let pages read errors"
+    ),
+    "no-allow-origin": (
+        "the response has no Access-Control-Allow-Origin header although {policy} applies "
+        "to {path}; a view or an after_request hook may have removed it"
+    ),
+    "allow-origin-multiple": (
+        "the response has {count} Access-Control-Allow-Origin headers; browsers accept "
+        "exactly one"
+    ),
+    "allow-origin-mismatch": (
+        "Access-Control-Allow-Origin is {value}, not the request's origin {origin}; the "
+        "view or a hook set it, and the extension leaves a response's own header alone"
+    ),
+    "wildcard-credentials": (
+        "Access-Control-Allow-Origin is '*', which browsers never accept for a credentialed "
+        "request; give {path} a policy that lists the origins, with supports_credentials=True"
+    ),
+    "credentials-missing": (
+        "the response lacks 'Access-Control-Allow-Credentials: true', so browsers block a "
+        "credentialed request; set supports_credentials=True on {policy}"
+    ),
+    "preflight-status": (
+        "the preflight answer has status {status}; browsers need 200-299, and no redirect"
+    ),
+    "preflight-method": (
+        "Access-Control-Allow-Methods {value} does not include the method {method} "
+        "(compared case-sensitively; '*' counts only without credentials)"
+    ),
+    "preflight-headers": (
+        "Access-Control-Allow-Headers {value} does not include {headers} "
+        "('*' counts only without credentials, and never for authorization)"
+    ),
+}
+
+
+# Details that come from the request (or the response): escaped and quoted wherever
+# they are shown.
+_REQUEST_DATA = frozenset({"origin", "method", "headers", "path", "value"})
 
 
 class Refusal:
@@ -64,17 +116,36 @@ class Refusal:
 
     @property
     def message(self) -> str:
-        values = {
-            key: repr(escape(value)) if key in _REQUEST_DATA else str(value)
-            for key, value in self.details.items()
-        }
-        return REASONS[self.code].format(**values)
+        return REASONS[self.code].format(**_display(self.details))
 
     def __repr__(self) -> str:
         return f"Refusal({self.code!r}, {self.message!r})"
 
 
+class Verdict:
+    """A browser's view of a response (``flask cors check``): a key of :data:`VERDICTS`."""
+
+    __slots__ = ("code", "details")
+
+    def __init__(self, code: str, **details: Any) -> None:
+        self.code = code
+        self.details = details
+
+    @property
+    def message(self) -> str:
+        return VERDICTS[self.code].format(**_display(self.details))
+
+    def __repr__(self) -> str:
+        return f"Verdict({self.code!r}, {self.message!r})"
+
+
+def _display(details: dict[str, Any]) -> dict[str, str]:
+    return {
+        key: repr(escape(value)) if key in _REQUEST_DATA else str(value)
+        for key, value in details.items()
+    }
+
+
 def escape(value: str) -> str:
     """Make request data safe for one log line: no CR, LF or other control characters."""
     return value.encode("unicode_escape").decode("ascii")
-

@@ -1,0 +1,601 @@
+"""``flask cors``: which policy applies where, what a request gets and why, risky settings.
+
+The group is added to ``app.cli`` when the extension is registered on the app
+(``CORS(app)``, ``CORS(blueprint)`` once the blueprint is registered, or
+``init_app``), so it appears as ``flask --app APP cors``:
+
+* ``routes`` lists every URL rule with its policy and where the policy comes from;
+* ``check`` sends a request through the app (routing, hooks, the extension) with
+  Flask's test client and judges the response the way a browser does;
+* ``lint`` warns about valid but risky policies.
+
+``check`` never re-implements a decision: the headers are the app's, and the
+reason is the refusal the extension reports (via
+:data:`~flask_crossorigin.signals.request_refused`), the same text as in the log.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from werkzeug.datastructures import Headers
+
+from .extension import EXTENSION_KEY, CrossOriginState, PolicySource
+from .origins import _UNESCAPED_DOT  # the same test as the warning at start-up
+from .policy import ACAC, ACAH, ACAM, ACAO, Policy
+from .reasons import Verdict
+from .signals import request_refused
+
+#: Methods and request headers a browser sends without a preflight (Fetch standard).
+SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
+_SAFELISTED_HEADERS = frozenset({"accept", "accept-language", "content-language"})
+_SAFELISTED_CONTENT_TYPES = frozenset(
+    {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
+)
+# fetch() uppercases these method names and sends every other one as written.
+_NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"})
+# Methods check sends to the app for real; for others the view is not run unless --send.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: ``max_age`` above this many seconds is reported by ``lint`` (Chromium's own cap).
+LONG_MAX_AGE = 7200
+
+#: What ``flask cors lint`` reports: one text per risk, each saying how to fix it.
+WARNINGS: dict[str, str] = {
+    "credentials-wildcard": (
+        "supports_credentials with the wildcard origin {entry}: every subdomain, including "
+        "one taken over or hosting other people's content, can read credentialed "
+        "responses; list the subdomains you trust"
+    ),
+    "credentials-regex": (
+        "supports_credentials with the origin regex {entry}: any host it matches by "
+        "mistake can read credentialed responses; list the origins instead"
+    ),
+    "private-network": (
+        "allow_private_network=True: allowed origins on the public internet may reach this "
+        "server inside the user's private network; turn it off unless this server is a "
+        "local device's API"
+    ),
+    "null-origin": (
+        "origins lists 'null': sandboxed iframes and file: or data: pages send it, and "
+        "any site can create one; remove 'null'"
+    ),
+    "long-max-age": (
+        "max_age={max_age} is longer than {limit} seconds: Firefox keeps a preflight answer "
+        "up to 24 hours, so a method or header you withdraw stays allowed that long; use "
+        "at most {limit}"
+    ),
+    "regex-dot": (
+        "the origin regex {entry} has an unescaped '.' in {around}: it matches any "
+        "character, so look-alike hosts match too; write '\\.' for a literal dot"
+    ),
+}
+
+cli = AppGroup("cors", help="Explain the CORS policies of this app and what they decide.")
+
+
+def register(app: Flask) -> None:
+    """Add the ``cors`` group to ``app.cli`` (unless the app has a ``cors`` command of its own)."""
+    if "cors" not in app.cli.commands:
+        app.cli.add_command(cli)
+
+
+def _state() -> CrossOriginState:
+    return cast(CrossOriginState, current_app.extensions[EXTENSION_KEY])
+
+
+def _app() -> Flask:
+    return cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+# -- routes ---------------------------------------------------------------------------
+
+
+def blueprint_chain(endpoint: str) -> list[str]:
+    """The blueprints of an endpoint, innermost first, as ``request.blueprints`` lists them."""
+    name = endpoint.rpartition(".")[0]
+    chain = []
+    while name:
+        chain.append(name)
+        name = name.rpartition(".")[0]
+    return chain
+
+
+def route_rows(app: Flask) -> list[dict[str, Any]]:
+    """One row per URL rule: its methods, policy, where the policy comes from and its settings.
+
+    A rule with variables (``/items/<int:id>``) is looked up with the rule text as
+    its path; ``varies`` is true when a pattern might give some of its URLs
+    another policy (an exact path, or a pattern more specific than the rule's
+    fixed prefix).
+    """
+    state: CrossOriginState = app.extensions[EXTENSION_KEY]
+    rows = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
+        path = rule.rule
+        blueprints = blueprint_chain(rule.endpoint)
+        policy, source = state.explain(path, rule.endpoint, blueprints)
+        rows.append({
+            "rule": path,
+            "endpoint": rule.endpoint,
+            "methods": sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}),
+            **_source_fields(policy, source),
+            "varies": bool(rule.arguments) and source.kind != "decorator"
+            and _may_vary(state, path, blueprints, source),
+            **_policy_fields(policy),
+        })
+    return rows
+
+
+def _source_fields(policy: Policy | None, source: PolicySource) -> dict[str, Any]:
+    return {
+        "policy": policy.name if policy is not None else None,
+        "source": source.kind,
+        "blueprint": source.blueprint,
+        "pattern": source.pattern.text if source.pattern is not None else None,
+    }
+
+
+def _policy_fields(policy: Policy | None) -> dict[str, Any]:
+    if policy is None:
+        return {"origins": [], "credentials": False, "max_age": None, "expose_headers": [],
+                "allow_methods": [], "allow_headers": [], "private_network": False}
+    settings = policy.settings
+    return {
+        "origins": list(policy.origins.entries),
+        "credentials": policy.credentials,
+        "max_age": settings["max_age"],
+        "expose_headers": list(settings["expose_headers"]),
+        "allow_methods": list(settings["methods"]),
+        "allow_headers": list(settings["allow_headers"]),
+        "private_network": policy.private_network,
+    }
+
+
+def _may_vary(
+    state: CrossOriginState, rule: str, blueprints: list[str], source: PolicySource
+) -> bool:
+    fixed = rule.split("<", 1)[0]
+    tables = [state.blueprint_tables[name] for name in blueprints if name in state.blueprint_tables]
+    if state.table is not None:
+        tables.append(state.table)
+    return any(
+        pattern is not source.pattern and pattern.literal.startswith(fixed)
+        for table in tables
+        for pattern, _ in table.entries
+    )
+
+
+@cli.command("routes")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, one object per rule.")
+def routes_command(as_json: bool) -> None:
+    """Show every URL rule with its CORS policy and where that policy comes from."""
+    rows = route_rows(_app())
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    table: list[tuple[str, ...]] = [
+        ("Rule", "Methods", "Policy", "Origins", "Credentials", "Max-Age", "Exposes")
+    ]
+    for row in rows:
+        table.append((
+            row["rule"] + (" *" if row["varies"] else ""),
+            ", ".join(row["methods"]),
+            row["policy"] or "(none)",
+            ", ".join(row["origins"]) or "-",
+            ("yes" if row["credentials"] else "no") if row["policy"] else "-",
+            str(row["max_age"]) if row["max_age"] is not None else "-",
+            ", ".join(row["expose_headers"]) or "-",
+        ))
+    for line in _columns(table):
+        click.echo(line)
+    if any(row["varies"] for row in rows):
+        click.echo(
+            "\n* looked up with the rule text as path; a more specific pattern may give some "
+            "of its URLs another policy: run 'flask cors check' on one"
+        )
+
+
+def _columns(rows: list[tuple[str, ...]]) -> Iterator[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        yield "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        if index == 0:
+            yield "  ".join("-" * width for width in widths)
+
+
+# -- check ----------------------------------------------------------------------------
+
+
+@dataclass
+class Exchange:
+    """One request sent by ``check`` and the response the app gave."""
+
+    kind: str  #: "preflight" or "request"
+    method: str
+    path: str
+    request_headers: list[tuple[str, str]]
+    status: str = ""
+    response_headers: list[tuple[str, str]] = field(default_factory=list)
+    view_run: bool = True
+    #: Why the browser blocks it (``None`` when it passes): the extension's reason, or a Verdict.
+    blocked: str | None = None
+
+
+@dataclass
+class CheckResult:
+    """What ``flask cors check`` found: the verdict, its reason, and every exchange."""
+
+    allowed: bool
+    reason: str
+    policy: str | None
+    exchanges: list[Exchange]
+    notes: list[str]
+
+
+def normalize_method(method: str) -> str:
+    """The method as ``fetch()`` sends it: the six standard names uppercased, others as typed."""
+    return method.upper() if method.upper() in _NORMALIZED_METHODS else method
+
+
+def parse_header(spec: str) -> tuple[str, str | None]:
+    """``"X-Token"`` or ``"Content-Type: text/plain"`` -> (lowercase name, value or None)."""
+    name, sep, value = spec.partition(":")
+    return name.strip().lower(), (value.strip() if sep else None)
+
+
+def is_safelisted_header(name: str, value: str | None) -> bool:
+    """Whether a browser sends this request header without a preflight (values simplified)."""
+    if name in _SAFELISTED_HEADERS:
+        return True
+    if name == "content-type" and value is not None:
+        return value.split(";", 1)[0].strip().lower() in _SAFELISTED_CONTENT_TYPES
+    if name == "range" and value is not None:
+        return re.fullmatch(r"bytes=[0-9]+-[0-9]*", value) is not None
+    return False
+
+
+def check_request(
+    app: Flask,
+    path: str,
+    origin: str,
+    method: str = "GET",
+    headers: Iterable[str] = (),
+    *,
+    credentials: bool = False,
+    preflight: bool = False,
+    send: bool = False,
+) -> CheckResult:
+    """Send a cross-origin request to ``app`` as a browser would, and judge the answer.
+
+    Without ``preflight``, a preflight is sent first when the browser would send
+    one, and the actual request only when the preflight passes. With it, only
+    the preflight is sent. The actual request runs the view for GET, HEAD and
+    OPTIONS, or with ``send``; otherwise only the extension's hook answers it
+    (a view that changes data is not run by a check).
+    """
+    method = normalize_method(method)
+    parsed = [parse_header(spec) for spec in headers]
+    unsafe = sorted({name for name, value in parsed if not is_safelisted_header(name, value)})
+    needs_preflight = method not in SAFELISTED_METHODS or bool(unsafe)
+    policy, request_path = _explain_path(app, path, method)
+    notes: list[str] = []
+    if preflight and not needs_preflight:
+        notes.append("a browser sends no preflight for this request; --preflight sent one anyway")
+    exchanges: list[Exchange] = []
+    refusals: list[str] = []
+
+    def on_refused(sender: Flask, **details: Any) -> None:
+        refusals.append(details["reason"])
+
+    with request_refused.connected_to(on_refused, sender=app):
+        if preflight or needs_preflight:
+            exchange = _send_preflight(app, path, origin, method, unsafe)
+            exchange.blocked = _take(refusals) or _judge_preflight(
+                exchange, origin, method, unsafe, credentials, policy, request_path
+            )
+            exchanges.append(exchange)
+        if not preflight and not (exchanges and exchanges[0].blocked):
+            values = [(name, value if value is not None else _placeholder(name))
+                      for name, value in parsed]
+            exchange = _send_actual(app, path, origin, method, values, send)
+            exchange.blocked = _take(refusals) or _judge_actual(
+                exchange, origin, credentials, policy, request_path
+            )
+            exchanges.append(exchange)
+    if exchanges[0].kind == "preflight" and exchanges[0].blocked and not preflight:
+        notes.append("a browser sends a preflight first for this request, and stops there")
+    if any(not exchange.view_run for exchange in exchanges):
+        notes.append(
+            f"the {method} view was not run (it may change data): the response is the "
+            "extension's hook on an empty 200; pass --send to run the view"
+        )
+    if any(exchange.status.startswith("404") for exchange in exchanges):
+        notes.append(f"no route matches {path} (404): the headers are those of the 404 response")
+    final = exchanges[-1]
+    blocked = next((e.blocked for e in exchanges if e.blocked), None)
+    if blocked is not None:
+        reason = blocked
+    else:
+        reason = _allowed_reason(
+            final, policy, origin, method, unsafe, credentials, len(exchanges) > 1
+        )
+    return CheckResult(
+        allowed=blocked is None,
+        reason=reason,
+        policy=policy.name if policy is not None else None,
+        exchanges=exchanges,
+        notes=notes,
+    )
+
+
+def _take(refusals: list[str]) -> str | None:
+    reason = refusals[-1] if refusals else None
+    refusals.clear()
+    return reason
+
+
+def _placeholder(name: str) -> str:
+    return "application/json" if name == "content-type" else "x"
+
+
+def _explain_path(app: Flask, path: str, method: str) -> tuple[Policy | None, str]:
+    """The policy the extension looks up for ``path``, routed by Flask as for a request."""
+    with app.test_request_context(path, method=method) as ctx:
+        rule = ctx.request.url_rule
+        endpoint = rule.endpoint if rule is not None else None
+        blueprints = ctx.request.blueprints if rule is not None else []
+        request_path = ctx.request.path
+    policy = cast(CrossOriginState, app.extensions[EXTENSION_KEY]).policy_for(
+        request_path, endpoint, blueprints
+    )
+    return policy, request_path
+
+
+def _send_preflight(
+    app: Flask, path: str, origin: str, method: str, unsafe: list[str]
+) -> Exchange:
+    sent = [("Origin", origin), ("Access-Control-Request-Method", method)]
+    if unsafe:
+        sent.append(("Access-Control-Request-Headers", ",".join(unsafe)))
+    exchange = Exchange("preflight", "OPTIONS", path, sent)
+    _send(app, exchange)
+    return exchange
+
+
+def _send_actual(
+    app: Flask, path: str, origin: str, method: str, values: list[tuple[str, str]], send: bool
+) -> Exchange:
+    exchange = Exchange("request", method, path, [("Origin", origin), *values])
+    if send or method.upper() in _SAFE_METHODS:
+        _send(app, exchange)
+        return exchange
+    # Run the extension's own hook on an empty response, with the request routed as usual.
+    exchange.view_run = False
+    with app.test_request_context(path, method=method, headers=exchange.request_headers):
+        response = app.response_class()
+        cast(CrossOriginState, app.extensions[EXTENSION_KEY]).after_request(response)
+    exchange.status = response.status
+    exchange.response_headers = list(response.headers.items())
+    return exchange
+
+
+def _send(app: Flask, exchange: Exchange) -> None:
+    # Answer errors with the app's error pages, as in production, even under --debug.
+    propagate = app.config.get("PROPAGATE_EXCEPTIONS")
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        response = app.test_client().open(
+            exchange.path, method=exchange.method, headers=exchange.request_headers
+        )
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = propagate
+    exchange.status = response.status
+    exchange.response_headers = list(response.headers.items())
+    response.close()
+
+
+def _judge_actual(
+    exchange: Exchange,
+    origin: str,
+    credentials: bool,
+    policy: Policy | None,
+    path: str,
+) -> str | None:
+    """The Fetch standard's CORS check; ``None`` when it passes."""
+    headers = Headers(exchange.response_headers)
+    values = headers.getlist(ACAO)
+    if not values:
+        if policy is None:
+            return Verdict("no-policy", path=path).message
+        status = int(exchange.status.split(" ", 1)[0])
+        if status >= 400 and not policy.intercept_exceptions:
+            return Verdict("error-not-intercepted", status=exchange.status,
+                           policy=policy.name).message
+        return Verdict("no-allow-origin", policy=policy.name, path=path).message
+    if len(values) > 1:
+        return Verdict("allow-origin-multiple", count=len(values)).message
+    value = values[0]
+    if value == "*" and credentials:
+        return Verdict("wildcard-credentials", path=path).message
+    if value != "*" and value != origin:
+        return Verdict("allow-origin-mismatch", value=value, origin=origin).message
+    if credentials and headers.get(ACAC) != "true":
+        name = policy.name if policy is not None else "a policy for " + path
+        return Verdict("credentials-missing", policy=name).message
+    return None
+
+
+def _judge_preflight(
+    exchange: Exchange,
+    origin: str,
+    method: str,
+    unsafe: list[str],
+    credentials: bool,
+    policy: Policy | None,
+    path: str,
+) -> str | None:
+    """The Fetch standard's CORS-preflight fetch checks; ``None`` when they pass."""
+    failed = _judge_actual(exchange, origin, credentials, policy, path)
+    if failed is not None:
+        return failed
+    if not 200 <= int(exchange.status.split(" ", 1)[0]) <= 299:
+        return Verdict("preflight-status", status=exchange.status).message
+    headers = Headers(exchange.response_headers)
+    methods = _split(headers.get(ACAM, ""))
+    wildcard = "*" in methods and not credentials
+    if method not in methods and method not in SAFELISTED_METHODS and not wildcard:
+        return Verdict("preflight-method", value=headers.get(ACAM, ""), method=method).message
+    allowed = {name.lower() for name in _split(headers.get(ACAH, ""))}
+    wildcard = "*" in allowed and not credentials
+    missing = [
+        name for name in unsafe
+        if name not in allowed and not (wildcard and name != "authorization")
+    ]
+    if missing:
+        return Verdict("preflight-headers", value=headers.get(ACAH, ""),
+                       headers=", ".join(missing)).message
+    return None
+
+
+def _split(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _allowed_reason(
+    final: Exchange,
+    policy: Policy | None,
+    origin: str,
+    method: str,
+    unsafe: list[str],
+    credentials: bool,
+    preflighted: bool,
+) -> str:
+    name = policy.name if policy is not None else "the view's own headers"
+    if final.kind == "preflight" or preflighted:
+        if unsafe:
+            return Verdict("allowed-preflight-headers", policy=name, origin=origin,
+                           method=method, headers=", ".join(unsafe)).message
+        return Verdict("allowed-preflight", policy=name, origin=origin, method=method).message
+    code = "allowed-credentials" if credentials else "allowed"
+    return Verdict(code, policy=name, origin=origin).message
+
+
+def render_check(result: CheckResult) -> Iterator[str]:
+    """The report ``flask cors check`` prints."""
+    yield f"{'allowed' if result.allowed else 'blocked'}: {result.reason}"
+    yield f"policy: {result.policy or '(none)'}"
+    for note in result.notes:
+        yield f"note: {note}"
+    for exchange in result.exchanges:
+        verdict = "blocked" if exchange.blocked else "passes"
+        yield ""
+        yield f"{exchange.kind} ({verdict}):"
+        yield f"> {exchange.method} {exchange.path}"
+        for name, value in exchange.request_headers:
+            yield f"> {name}: {value}"
+        yield f"< {exchange.status}"
+        for name, value in exchange.response_headers:
+            yield f"< {name}: {value}"
+
+
+@cli.command("check")
+@click.argument("path")
+@click.option("--origin", required=True, help="The page's origin, e.g. https://app.example.")
+@click.option("--method", default="GET", show_default=True, help="The request's method.")
+@click.option("--header", "headers", multiple=True, metavar="NAME[:VALUE]",
+              help="A request header the page sets (repeatable).")
+@click.option("--credentials", is_flag=True,
+              help="The page sends cookies or HTTP auth (credentials: 'include').")
+@click.option("--preflight", is_flag=True, help="Send only the preflight and judge it.")
+@click.option("--send", is_flag=True,
+              help="Run the view for methods other than GET, HEAD and OPTIONS too.")
+def check_command(
+    path: str,
+    origin: str,
+    method: str,
+    headers: tuple[str, ...],
+    credentials: bool,
+    preflight: bool,
+    send: bool,
+) -> None:
+    """Send a cross-origin request to PATH and say whether a browser would allow it.
+
+    Exit status 0 when the browser would let the page read the response, 1 when
+    it would block it.
+    """
+    result = check_request(
+        _app(), path, origin, method, headers,
+        credentials=credentials, preflight=preflight, send=send,
+    )
+    for line in render_check(result):
+        click.echo(line)
+    raise SystemExit(0 if result.allowed else 1)
+
+
+# -- lint -----------------------------------------------------------------------------
+
+
+def app_policies(state: CrossOriginState) -> list[Policy]:
+    """Every compiled policy of the app: resources, blueprints' resources, decorated views."""
+    found: dict[int, Policy] = {}
+    tables = [state.table] if state.table is not None else []
+    tables.extend(state.blueprint_tables.values())
+    for table in tables:
+        for _, policy in table.entries:
+            found.setdefault(id(policy), policy)
+    for endpoint in sorted(state.app.view_functions):
+        view_policy = state.view_policy(endpoint)
+        if view_policy is not None:
+            found.setdefault(id(view_policy), view_policy)
+    return list(found.values())
+
+
+def lint_policy(policy: Policy) -> list[str]:
+    """The warnings for one policy, as ``"<policy name>: <warning>"``."""
+    warnings: list[tuple[str, dict[str, Any]]] = []
+    origins = policy.origins
+    if policy.credentials:
+        for scheme, parent, port in sorted(origins.wildcards):
+            entry = f"{scheme}://*.{parent}" + (f":{port}" if port else "")
+            warnings.append(("credentials-wildcard", {"entry": repr(entry)}))
+        for regex in origins.regexes:
+            warnings.append(("credentials-regex", {"entry": repr(regex.pattern)}))
+    if policy.private_network:
+        warnings.append(("private-network", {}))
+    if "null" in origins.exact:
+        warnings.append(("null-origin", {}))
+    max_age = policy.settings["max_age"]
+    if max_age is not None and max_age > LONG_MAX_AGE:
+        warnings.append(("long-max-age", {"max_age": max_age, "limit": LONG_MAX_AGE}))
+    for regex in origins.regexes:
+        dot = _UNESCAPED_DOT.search(regex.pattern)
+        if dot is not None:
+            around = regex.pattern[max(0, dot.start() - 8) : dot.end() + 8]
+            warnings.append(("regex-dot", {"entry": repr(regex.pattern), "around": repr(around)}))
+    return [f"{policy.name}: {WARNINGS[code].format(**details)}" for code, details in warnings]
+
+
+@cli.command("lint")
+def lint_command() -> None:
+    """Warn about valid but risky policies. Exit status 1 when there is any warning."""
+    policies = app_policies(_state())
+    found = [warning for policy in policies for warning in lint_policy(policy)]
+    for warning in found:
+        click.echo(warning)
+    count = len(policies)
+    checked = f"{count} polic{'ies' if count != 1 else 'y'} checked"
+    if found:
+        click.echo(f"{len(found)} warning{'s' if len(found) != 1 else ''} ({checked})")
+        raise SystemExit(1)
+    click.echo(f"no warnings ({checked})")
+
+
+__all__ = ["WARNINGS", "check_request", "cli", "lint_policy", "register", "route_rows"]
