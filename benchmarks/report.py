@@ -284,11 +284,67 @@ def format_text(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def format_rst(doc: dict[str, Any]) -> str:
-    """The results as an RST list-table, to paste into docs/performance.rst."""
-    head, rows = table_rows(doc)
-    out = [".. list-table::", "   :header-rows: 1", ""]
+def _list_table(head: list[str], rows: list[list[str]], title: str) -> list[str]:
+    out = [f".. list-table:: {title}", "   :header-rows: 1", ""]
     for row in [head, *rows]:
-        out.append(f"   * - {row[0] if row is head else '``' + row[0] + '``'}")
+        out.append(f"   * - {row[0]}")
         out.extend(f"     - {cell}" for cell in row[1:])
+    return [*out, ""]
+
+
+def format_rst(doc: dict[str, Any]) -> str:
+    """The results as RST list-tables, to paste into docs/performance.rst."""
+    head, rows = table_rows(doc)
+    out = _list_table(
+        head,
+        [[f"``{row[0]}``", *row[1:]] for row in rows],
+        "Median µs per request (paired overhead over bare Flask)",
+    )
+    labels = {k: c["label"] for k, c in doc["contestants"].items()}
+    if doc.get("startup"):
+        keys = list(doc["startup"])
+        policies = list(next(iter(doc["startup"].values())))
+        out += _list_table(
+            ["policy", *(f"{labels[k]} install / first request ms" for k in keys)],
+            [
+                [
+                    f"``{p}``",
+                    *(
+                        f"{doc['startup'][k][p]['install_ms']:.2f} / "
+                        f"{doc['startup'][k][p]['first_request_ms']:.2f}"
+                        for k in keys
+                    ),
+                ]
+                for p in policies
+            ],
+            "Start-up: CORS(app, ...) and the first request (median ms)",
+        )
+    if doc.get("memory"):
+        keys = list(doc["memory"])
+        policies = list(next(iter(doc["memory"].values())))
+        out += _list_table(
+            ["policy", *(f"{labels[k]} bytes" for k in keys)],
+            [[f"``{p}``", *(f"{doc['memory'][k][p]:,.0f}" for k in keys)] for p in policies],
+            "Memory retained by the extension (tracemalloc)",
+        )
+    if doc.get("request_memory"):
+        keys = list(doc["request_memory"])
+        scenarios = list(next(iter(doc["request_memory"].values())))
+        out += _list_table(
+            ["scenario", *(f"{labels[k]} bytes" for k in keys)],
+            [
+                [f"``{s}``", *(f"{doc['request_memory'][k].get(s, 0):,}" for k in keys)]
+                for s in scenarios
+            ],
+            "Peak memory allocated while answering one request (tracemalloc)",
+        )
+    if doc.get("targets"):
+        rows = []
+        for t in doc["targets"]:
+            measured = "n/a" if t["measured"] is None else f"{t['measured']:.2f}"
+            limit = "n/a" if t["limit"] is None else f"{t['limit']:.2f}"
+            rows.append(
+                [t["text"], f"{measured} ({t['detail']})", f"{limit} {t['unit']}", t["status"]]
+            )
+        out += _list_table(["target", "measured", "limit", "result"], rows, "Targets of issue 4")
     return "\n".join(out)
