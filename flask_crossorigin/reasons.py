@@ -140,8 +140,9 @@ class Verdict:
 
 
 def _display(details: dict[str, Any]) -> dict[str, str]:
+    # escape() already doubles backslashes: quote its result, not its repr().
     return {
-        key: repr(escape(value)) if key in _REQUEST_DATA else str(value)
+        key: f"'{escape(value)}'" if key in _REQUEST_DATA else str(value)
         for key, value in details.items()
     }
 
