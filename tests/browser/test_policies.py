@@ -22,6 +22,27 @@ def test_cross_origin_view_answers_any_origin_with_a_wildcard(client, origins, a
     assert api_log("/api/widget")[-1].response_headers["access-control-allow-origin"] == "*"
 
 
+def test_cross_origin_view_answers_its_own_preflight(client, origins, api_log):
+    before = len(api_log("/api/widget"))
+    result = client.fetch(origins.at("127.0.0.1"), "/api/widget", headers={"X-Widget-Key": "k"})
+    assert result.allowed, result
+    preflight, actual = api_log("/api/widget")[before:]
+    assert preflight.is_preflight and preflight.status == 204
+    assert actual.method == "GET"
+
+
+def test_blueprint_policy_answers_preflights_with_the_app_config(client, origins, api_log):
+    before = len(api_log("/tenants/dashboard"))
+    tenant = origins.at("shop.localhost")
+    result = client.fetch(tenant, "/tenants/dashboard", headers={"X-Tenant-Key": "k"})
+    assert result.allowed, result
+    preflight, actual = api_log("/tenants/dashboard")[before:]
+    assert preflight.is_preflight and preflight.status == 204
+    assert preflight.response_headers["access-control-allow-origin"] == tenant
+    assert preflight.response_headers["access-control-max-age"] == "600"  # CORS_MAX_AGE
+    assert actual.status == 200
+
+
 def test_blueprint_policy_applies_to_its_routes_only(client, origins):
     tenant = origins.at("shop.localhost")
     assert client.fetch(tenant, "/tenants/dashboard").allowed  # the blueprint's policy
