@@ -246,13 +246,14 @@ def normalize_method(method: str) -> str:
 
 
 def parse_header(spec: str) -> tuple[str, str | None]:
-    """``"X-Token"`` or ``"Content-Type: text/plain"`` -> (lowercase name, value or None)."""
+    """``"X-Token"`` or ``"Content-Type: text/plain"`` -> (name, value or None)."""
     name, sep, value = spec.partition(":")
-    return name.strip().lower(), (value.strip() if sep else None)
+    return name.strip(), (value.strip() if sep else None)
 
 
 def is_safelisted_header(name: str, value: str | None) -> bool:
     """Whether a browser sends this request header without a preflight (values simplified)."""
+    name = name.lower()
     if name in _SAFELISTED_HEADERS:
         return True
     if name == "content-type" and value is not None:
@@ -283,7 +284,9 @@ def check_request(
     """
     method = normalize_method(method)
     parsed = [parse_header(spec) for spec in headers]
-    unsafe = sorted({name for name, value in parsed if not is_safelisted_header(name, value)})
+    unsafe = sorted(
+        {name.lower() for name, value in parsed if not is_safelisted_header(name, value)}
+    )
     needs_preflight = method not in SAFELISTED_METHODS or bool(unsafe)
     policy, request_path = _explain_path(app, path, method)
     notes: list[str] = []
@@ -343,7 +346,7 @@ def _take(refusals: list[str]) -> str | None:
 
 
 def _placeholder(name: str) -> str:
-    return "application/json" if name == "content-type" else "x"
+    return "application/json" if name.lower() == "content-type" else "x"
 
 
 def _explain_path(app: Flask, path: str, method: str) -> tuple[Policy | None, str]:
@@ -565,9 +568,9 @@ def lint_policy(policy: Policy) -> list[str]:
     if policy.credentials:
         for scheme, parent, port in sorted(origins.wildcards):
             entry = f"{scheme}://*.{parent}" + (f":{port}" if port else "")
-            warnings.append(("credentials-wildcard", {"entry": repr(entry)}))
+            warnings.append(("credentials-wildcard", {"entry": f"'{entry}'"}))
         for regex in origins.regexes:
-            warnings.append(("credentials-regex", {"entry": repr(regex.pattern)}))
+            warnings.append(("credentials-regex", {"entry": f"'{regex.pattern}'"}))
     if policy.private_network:
         warnings.append(("private-network", {}))
     if "null" in origins.exact:
@@ -579,7 +582,7 @@ def lint_policy(policy: Policy) -> list[str]:
         dot = _UNESCAPED_DOT.search(regex.pattern)
         if dot is not None:
             around = regex.pattern[max(0, dot.start() - 8) : dot.end() + 8]
-            warnings.append(("regex-dot", {"entry": repr(regex.pattern), "around": repr(around)}))
+            warnings.append(("regex-dot", {"entry": f"'{regex.pattern}'", "around": f"'{around}'"}))
     return [f"{policy.name}: {WARNINGS[code].format(**details)}" for code, details in warnings]
 
 
