@@ -29,11 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
     args = parser.parse_args(argv)
 
-    try:
-        servers = create_demo_servers(api_port=args.api_port, page_port=args.page_port)
-    except OSError as error:
-        print(f"error: cannot listen: {error} (try --api-port/--page-port)", file=sys.stderr)
-        return 1
+    # A port in use makes werkzeug print why and exit with status 1.
+    servers = create_demo_servers(api_port=args.api_port, page_port=args.page_port)
     if args.quiet:
         import logging
 
