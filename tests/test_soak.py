@@ -1,0 +1,320 @@
+"""Soak: the extension under gunicorn, many threads, every answer checked against its own Origin.
+
+gunicorn serves ``tests/soak_app.py`` on a loopback port (2 workers x 4
+threads, gthread). Sixteen client threads, each on its own keep-alive
+connection, send a fixed mix of simple requests and preflights from random
+allowed and refused origins. Every response is checked against the grant its
+own request should get; the run must end with zero wrong answers and zero
+errors. The same run against the app without the extension gives the baseline
+throughput; both figures are printed, never asserted.
+
+    CROSSORIGIN_SOAK_REQUESTS=200000 python -m pytest tests/test_soak.py
+
+(20,000 requests per run by default.)
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from .soak_app import ALLOWED
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUESTS = int(os.environ.get("CROSSORIGIN_SOAK_REQUESTS", "20000"))
+CLIENT_THREADS = 16
+WORKERS, THREADS = 2, 4
+
+# Origins the policy trusts, and near-misses it must refuse.
+GRANTED = [*ALLOWED, "https://a.apps.example", "https://tenant3.apps.example",
+           "https://x-1.y.apps.example"]
+REFUSED = [
+    "https://tenant99.example", "http://tenant1.example", "https://tenant1.example:8443",
+    "https://tenant1.example.evil.net", "https://eviltenant1.example", "https://apps.example",
+    "https://a.apps.example.evil.net", "https://evilapps.example", "null",
+    "https://tenant1.example/", "HTTPS://TENANT1.EXAMPLE", "https://tenant1.example, https://x.y",
+    "https://a.apps.example:444", "http://a.apps.example",
+]
+
+
+# -- the server --------------------------------------------------------------------------------
+
+@contextmanager
+def serve(app: str) -> Iterator[int]:
+    """Run gunicorn for ``tests.soak_app:<app>`` on a free loopback port; yield the port."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(256)
+    port = listener.getsockname()[1]
+    command = [
+        sys.executable, "-m", "gunicorn", f"tests.soak_app:{app}",
+        "--bind", f"fd://{listener.fileno()}", "--workers", str(WORKERS),
+        "--threads", str(THREADS), "--worker-class", "gthread", "--keep-alive", "30",
+        "--log-level", "warning", "--chdir", str(ROOT), "--config", "/dev/null",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, pass_fds=(listener.fileno(),),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    listener.close()  # gunicorn holds its own copy
+    try:
+        _wait_until_ready(port, process)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        serve.last_output = output  # type: ignore[attr-defined]
+
+
+def _wait_until_ready(port: int, process: subprocess.Popen[str]) -> None:
+    for _ in range(600):  # up to a minute on a busy machine
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {process.communicate()[0]}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/health")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError("gunicorn did not answer on /health")
+
+
+# -- the requests and what each must get ----------------------------------------------------
+
+@dataclass
+class Tally:
+    requests: int = 0
+    wrong: int = 0
+    errors: int = 0
+    kinds: Counter[str] = field(default_factory=Counter)
+    samples: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, other: Tally) -> None:
+        with self.lock:
+            self.requests += other.requests
+            self.wrong += other.wrong
+            self.errors += other.errors
+            self.kinds.update(other.kinds)
+            self.samples.extend(other.samples[: 10 - len(self.samples)])
+
+
+def plan(rng: random.Random) -> tuple[str, str | None, str | None]:
+    """One request: its kind, its Origin (or None) and the requested headers."""
+    roll = rng.random()
+    origin = (None if roll < 0.05 else rng.choice(GRANTED) if roll < 0.55
+              else rng.choice(REFUSED))
+    kind = rng.choice(["GET", "GET", "POST", "PREFLIGHT", "PREFLIGHT"])
+    requested = None
+    if kind == "PREFLIGHT":
+        requested = rng.choice(["content-type,x-token", "x-token", None, "x-evil",
+                                "content-type,x-evil"])
+    return kind, origin, requested
+
+
+def check(cors: bool, kind: str, origin: str | None, requested: str | None, request_id: str,
+          response: http.client.HTTPResponse, body: bytes) -> str | None:
+    """What is wrong with ``response``, or None. The expectation is this request's own."""
+    headers = response.headers
+    acao = headers.get_all("Access-Control-Allow-Origin") or []
+    if kind == "PREFLIGHT":
+        if not cors:
+            return None if response.status == 200 and not acao else "bare preflight"
+        granted = origin in GRANTED and (requested is None or "x-evil" not in requested)
+        if not granted:
+            return None if response.status == 403 and not acao else "refused preflight granted"
+        if response.status != 204 or acao != [origin]:
+            return f"preflight: {response.status} {acao}"
+        if headers.get("Access-Control-Allow-Credentials") != "true":
+            return "preflight without credentials"
+        if "PUT" not in (headers.get("Access-Control-Allow-Methods") or ""):
+            return "preflight without PUT"
+        if requested and headers.get("Access-Control-Allow-Headers") != requested.replace(
+                ",", ", "):
+            return f"preflight headers {headers.get('Access-Control-Allow-Headers')!r}"
+        return None
+    if response.status != 200:
+        return f"status {response.status}"
+    echoed = json.loads(body)
+    if echoed["id"] != request_id or echoed["origin"] != origin:
+        return f"answer to another request: {echoed}"
+    if not cors:
+        return "bare app sent CORS headers" if acao else None
+    if "Origin" not in (headers.get("Vary") or ""):
+        return "no Vary: Origin"
+    if origin in GRANTED:
+        if acao != [origin] or headers.get("Access-Control-Allow-Credentials") != "true":
+            return f"allowed {origin!r} got {acao}"
+    elif acao or headers.get("Access-Control-Allow-Credentials"):
+        return f"refused {origin!r} got {acao}"
+    return None
+
+
+def client_thread(port: int, cors: bool, count: int, seed: int, total: Tally) -> None:
+    rng = random.Random(seed)
+    tally = Tally()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for n in range(count):
+        kind, origin, requested = plan(rng)
+        request_id = f"{seed}-{n}"
+        sent = {"X-Request-Id": request_id}
+        if origin is not None:
+            sent["Origin"] = origin
+        method, body = ("GET", None) if kind == "GET" else ("POST", b'{"a": 1}')
+        if kind == "POST":
+            sent["Content-Type"] = "application/json"
+        if kind == "PREFLIGHT":
+            method, body = "OPTIONS", None
+            sent["Access-Control-Request-Method"] = "PUT"
+            if requested is not None:
+                sent["Access-Control-Request-Headers"] = requested
+        tally.requests += 1
+        tally.kinds[kind] += 1
+        try:
+            connection.request(method, "/api/data", body=body, headers=sent)
+            response = connection.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            tally.errors += 1
+            tally.samples.append(f"{kind} {origin!r}: {type(error).__name__}: {error}")
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            continue
+        if response.status >= 500:
+            tally.errors += 1
+            tally.samples.append(f"{kind} {origin!r}: status {response.status}")
+            continue
+        problem = check(cors, kind, origin, requested, request_id, response, data)
+        if problem is not None:
+            tally.wrong += 1
+            tally.samples.append(f"{kind} {origin!r} {requested!r}: {problem}")
+    connection.close()
+    total.add(tally)
+
+
+def soak(port: int, cors: bool, requests: int) -> tuple[Tally, float]:
+    """Send ``requests`` requests from CLIENT_THREADS threads; the tally and requests/s."""
+    total = Tally()
+    per_thread = [requests // CLIENT_THREADS + (i < requests % CLIENT_THREADS)
+                  for i in range(CLIENT_THREADS)]
+    threads = [threading.Thread(target=client_thread, args=(port, cors, n, seed, total))
+               for seed, n in enumerate(per_thread)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    return total, total.requests / elapsed
+
+
+# -- the tests -------------------------------------------------------------------------------
+
+def report(request: pytest.FixtureRequest, lines: list[str]) -> None:
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if capture is None or reporter is None:
+        print("\n".join(lines))
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line("")
+        for line in lines:
+            reporter.write_line(line)
+
+
+def test_soak_under_gunicorn(request: pytest.FixtureRequest) -> None:
+    results: dict[str, tuple[Tally, float]] = {}
+    for name, cors in (("without the extension", False), ("with the extension", True)):
+        app = "with_cors" if cors else "without_cors"
+        with serve(app) as port:
+            soak(port, cors, CLIENT_THREADS * 10)  # warm-up, checked too
+            results[name] = soak(port, cors, REQUESTS)
+    lines = [f"soak under gunicorn ({WORKERS} workers x {THREADS} threads, "
+             f"{CLIENT_THREADS} client threads, keep-alive, loopback):"]
+    for name, (tally, rate) in results.items():
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(tally.kinds.items()))
+        lines.append(f"  {name:24s} {tally.requests:,} requests ({kinds}): {rate:,.0f} req/s, "
+                     f"{tally.wrong} wrong, {tally.errors} errors")
+    base, with_ext = results["without the extension"][1], results["with the extension"][1]
+    lines.append(f"  throughput with the extension: {with_ext / base:.0%} of the bare app")
+    report(request, lines)
+    for name, (tally, _) in results.items():
+        assert tally.requests == REQUESTS, name
+        assert tally.errors == 0, (name, tally.samples)
+        assert tally.wrong == 0, (name, tally.samples)
+    granted = results["with the extension"][0]
+    assert granted.kinds["PREFLIGHT"] > REQUESTS // 5 and granted.kinds["GET"] > REQUESTS // 5
+
+
+def test_check_catches_a_wrong_answer() -> None:
+    """The checker is not vacuous: a grant for a refused origin is reported."""
+
+    class Fake:
+        status = 200
+        headers = http.client.HTTPMessage()
+
+    fake = Fake()
+    fake.headers["Access-Control-Allow-Origin"] = "https://evil.example"
+    fake.headers["Vary"] = "Origin"
+    body = json.dumps({"id": "1", "origin": "https://evil.example"}).encode()
+    problem = check(True, "GET", "https://evil.example", None, "1", fake, body)  # type: ignore[arg-type]
+    assert problem is not None and "refused" in problem
+    other = json.dumps({"id": "2", "origin": "https://evil.example"}).encode()
+    assert "another request" in str(check(True, "GET", "https://evil.example", None, "1",
+                                          fake, other))  # type: ignore[arg-type]
+
+
+def raw_request(port: int, head: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head)
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_real_server_with_hostile_headers() -> None:
+    """What only a real server shows: repeated Origin headers and line breaks on the wire."""
+    trusted = ALLOWED[0].encode()
+    with serve("with_cors") as port:
+        # Two Origin headers: gunicorn joins them into a list, which is not an origin.
+        answer = raw_request(port, b"GET /api/data HTTP/1.1\r\nHost: x\r\nOrigin: " + trusted
+                             + b"\r\nOrigin: https://evil.example\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 200")
+        assert b"access-control-allow-origin" not in answer.lower()
+        # A bare CR inside the value: the server refuses the request outright.
+        answer = raw_request(port, b"GET /api/data HTTP/1.1\r\nHost: x\r\nOrigin: " + trusted
+                             + b"\rSet-Cookie: a=b\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 400")
+        assert b"set-cookie" not in answer.lower()
+        # A 64 KB Origin: refused by the server (header too large), never a 500.
+        answer = raw_request(port, b"GET /api/data HTTP/1.1\r\nHost: x\r\nOrigin: https://"
+                             + b"a" * 65536 + b".example\r\nConnection: close\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 4")
+        # And a normal request still gets its grant.
+        answer = raw_request(port, b"GET /api/data HTTP/1.1\r\nHost: x\r\nOrigin: " + trusted
+                             + b"\r\nConnection: close\r\n\r\n")
+        assert b"Access-Control-Allow-Origin: " + trusted + b"\r\n" in answer
