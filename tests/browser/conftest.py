@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -102,16 +103,17 @@ class Origins:
 
 @pytest.fixture(scope="package")
 def demo() -> Iterator[DemoServers]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    werkzeug_logger = logging.getLogger("werkzeug")
+    level = werkzeug_logger.level
+    werkzeug_logger.setLevel(logging.WARNING)  # no access log per request
     servers = create_demo_servers(api_port=0, page_port=0).start()
     yield servers
     servers.stop()
+    werkzeug_logger.setLevel(level)
 
 
 @pytest.fixture(scope="package")
 def origins(demo: DemoServers) -> Iterator[Origins]:
-    import threading
-
     other = bind(0)
     other.app = demo.page  # same front end, another port
     thread = threading.Thread(
