@@ -79,16 +79,16 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
                 if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
                     return answer_preflight(app, spec.policy_for(app), environ)
                 response = app.make_default_options_response()
-                add_cors_headers(response, spec.policy_for(app), environ)
+                add_cors_headers(app, response, spec.policy_for(app), environ)
                 return response
             return app.make_default_options_response()
 
         def after(rv: ResponseReturnValue) -> ResponseReturnValue:
             app = cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
             if EXTENSION_KEY in app.extensions:
-                return rv  # the extension's after_request hook applies this view's policy
+                return rv  # the extension's WSGI layer applies this view's policy
             response = app.make_response(rv)
-            add_cors_headers(response, spec.policy_for(app), request.environ)
+            add_cors_headers(app, response, spec.policy_for(app), request.environ)
             return response
 
         wrapper: Callable[..., Any]

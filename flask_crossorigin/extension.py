@@ -1,9 +1,12 @@
-"""Where Flask is wired in: the ``CORS`` extension, its per-app state and its hooks.
+"""Where Flask is wired in: the ``CORS`` extension, its per-app state and its WSGI layer.
 
-Two hooks per app. An early ``before_request`` hook (run before every other one,
-so before authentication) answers preflights for paths under a policy. An
-``after_request`` hook adds CORS headers to every other response, error
-responses included. Both only look up precompiled policies.
+The extension wraps ``app.wsgi_app`` once per app. A preflight for a path under
+a policy is answered there, before Flask dispatches the request, so before any
+``before_request`` hook (authentication) or view runs. Every other response
+gets its CORS headers as it starts, after the app and all its
+``after_request`` hooks produced it, error responses included. Both steps
+only look up precompiled policies, and add headers to WSGI's plain header
+list, which costs a fraction of going through a ``Response`` object.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union, cast
 
 from flask import Blueprint, Flask, Request, Response, current_app, request
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import ConfigurationError, Problem
@@ -25,6 +29,7 @@ from .options import (
     options_from_config,
     unknown_option_problems,
 )
+from .origins import MatcherCache
 from .policy import Decision, Policy, build_policy
 from .reasons import escape, logger
 from .resources import ResourcePattern, ResourceTable
@@ -34,14 +39,16 @@ from .signals import (
     send_preflight_answered,
     send_refused,
 )
+from .wsgi import request_path
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from flask.blueprints import BlueprintSetupState
 
 #: The key of the per-app state in ``app.extensions``.
 EXTENSION_KEY = "crossorigin"
-#: Set in the WSGI environ once a response's CORS headers are final.
-_DONE = "flask_crossorigin.done"
 _ALL_OPTIONS = tuple(OPTIONS_BY_NAME)
 _UNSEEN: Any = object()
 
@@ -106,8 +113,7 @@ class CrossOriginState:
         self.table: ResourceTable[Policy] | None = None
         self.blueprint_tables: dict[str, ResourceTable[Policy]] = {}
         self._view_policies: dict[str, Policy | None] = {}
-        app.before_request_funcs.setdefault(None, []).insert(0, self.before_request)
-        app.after_request(self.after_request)
+        app.wsgi_app = self._wrap(app.wsgi_app)  # type: ignore[method-assign,assignment]
         from .cli import register  # imported here: the CLI module imports this one
 
         register(app)  # the `flask cors` commands
@@ -195,40 +201,130 @@ class CrossOriginState:
         source = PolicySource()
         return self.policy_for(path, endpoint, blueprints, source), source
 
-    def _current_policy(self, req: Request) -> Policy | None:
-        rule = req.url_rule
-        if rule is None:
-            return self.policy_for(req.path, None, [])
-        blueprints = req.blueprints if self.blueprint_tables else []
-        return self.policy_for(req.path, rule.endpoint, blueprints)
+    # -- per request: the WSGI layer ---------------------------------------------------
 
-    # The hooks resolve the ``request`` proxy once: each attribute read through
-    # the proxy costs more than everything else they do.
+    def _wrap(self, wsgi_app: WSGIApplication) -> WSGIApplication:
+        answer_early = self._answer_preflight
+        decorate = self._decorate
 
-    def before_request(self) -> Response | None:
-        req: Request = request._get_current_object()  # type: ignore[attr-defined]
-        environ = req.environ
-        if environ["REQUEST_METHOD"] != "OPTIONS":
-            return None
-        if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" not in environ:
-            return None  # a plain OPTIONS request: not a preflight
-        policy = self._current_policy(req)
+        def cors_wsgi_app(
+            environ: WSGIEnvironment, start_response: StartResponse
+        ) -> Iterable[bytes]:
+            if (environ.get("REQUEST_METHOD") == "OPTIONS"
+                    and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ):
+                answer = answer_early(environ)
+                if answer is not None:
+                    return answer(environ, start_response)
+
+            def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+                decorate(environ, status, headers)
+                return start_response(status, headers, exc_info)
+
+            return wsgi_app(environ, start)
+
+        cors_wsgi_app.__wrapped__ = wsgi_app  # type: ignore[attr-defined]
+        return cors_wsgi_app
+
+    def _answer_preflight(self, environ: WSGIEnvironment) -> Response | None:
+        """Answer a preflight before Flask dispatches it, or ``None`` to let Flask have it.
+
+        The request is routed here (only preflights pay for it) so that the
+        policies of ``@cross_origin`` views and blueprints apply.
+        """
+        app = self.app
+        req = app.request_class(environ)
+        endpoint = None
+        blueprints: list[str] = []
+        try:
+            adapter = app.create_url_adapter(req)
+            if adapter is not None:
+                rule, _ = adapter.match(return_rule=True)
+                req.url_rule = rule
+                endpoint = rule.endpoint
+                if self.blueprint_tables:
+                    blueprints = req.blueprints
+        except HTTPException:
+            pass  # not found, method not allowed, redirect: the path's policy decides
+        policy = self.policy_for(req.path, endpoint, blueprints)
         if policy is None or not policy.automatic_options:
             return None
-        return answer_preflight(self.app, policy, environ)
+        return answer_preflight(app, policy, environ)
 
-    def after_request(self, response: Response) -> Response:
+    def _decorate(
+        self, environ: WSGIEnvironment, status: str, headers: list[tuple[str, str]]
+    ) -> None:
+        """Add CORS headers to the header list of a response that is starting."""
+        req = environ.get("werkzeug.request")  # the request Flask routed
+        rule = getattr(req, "url_rule", None)
+        if rule is not None:
+            blueprints = req.blueprints if self.blueprint_tables else []  # type: ignore[union-attr]
+            policy = self.policy_for(req.path, rule.endpoint, blueprints)  # type: ignore[union-attr]
+        else:
+            policy = self.policy_for(request_path(environ), None, [])
+        if policy is None:
+            return
+        found = _decide(policy, environ, int(status[:3]), headers)
+        if found is None:
+            return
+        decision, vary_lines = found
+        headers.extend(decision.headers)
+        if decision.vary:
+            if not vary_lines:
+                headers.append(("Vary", ", ".join(decision.vary)))
+            else:
+                merged = merged_vary(vary_lines, decision.vary)
+                if merged is not None:
+                    headers[:] = [h for h in headers if h[0].lower() != "vary"]
+                    headers.append(("Vary", merged))
+        if decision.refusal is not None:
+            _report(self.app, policy, decision, environ)
+
+    def add_headers(self, response: BaseResponse) -> None:
+        """Add the CORS headers for the current request to ``response``.
+
+        What the WSGI layer does as a response starts, for a ``Response`` object
+        inside a request context (tools such as ``flask cors check``).
+        """
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
-        environ = req.environ
-        if _DONE in environ:
-            return response
-        policy = self._current_policy(req)
+        rule = req.url_rule
+        blueprints = req.blueprints if rule is not None and self.blueprint_tables else []
+        policy = self.policy_for(req.path, rule.endpoint if rule else None, blueprints)
         if policy is not None:
-            add_cors_headers(response, policy, environ)
-        return response
+            add_cors_headers(self.app, response, policy, req.environ)
 
 
-def answer_preflight(app: Flask, policy: Policy, environ: dict[str, Any]) -> Response:
+def _decide(
+    policy: Policy, environ: WSGIEnvironment, status: int, headers: Iterable[tuple[str, str]]
+) -> tuple[Decision, list[str]] | None:
+    """The decision for a response with these headers, and its ``Vary`` lines.
+
+    ``None`` when the response is left alone: the view set its own
+    ``Access-Control-Allow-Origin``, or it is an error response and the policy
+    does not intercept exceptions.
+    """
+    vary_lines = []
+    for name, value in headers:  # one pass: the view's own grant, and its Vary
+        lowered = name.lower()
+        if lowered == "access-control-allow-origin":
+            return None
+        if lowered == "vary":
+            vary_lines.append(value)
+    if status >= 400 and not policy.intercept_exceptions:
+        return None
+    if environ["REQUEST_METHOD"] == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+        # A preflight the view answered itself (automatic_options=False).
+        decision = policy.preflight(
+            environ.get("HTTP_ORIGIN"),
+            environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"],
+            environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+            environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+        )
+    else:
+        decision = policy.actual(environ.get("HTTP_ORIGIN"))
+    return decision, vary_lines
+
+
+def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Response:
     """The extension's own answer to a preflight: 204 when granted, 403 when refused."""
     decision = policy.preflight(
         environ.get("HTTP_ORIGIN"),
@@ -246,42 +342,24 @@ def answer_preflight(app: Flask, policy: Policy, environ: dict[str, Any]) -> Res
     else:
         del response.headers["Content-Type"]  # an empty answer has no media type
     _apply(response, decision, [])
-    environ[_DONE] = True
     if refusal is not None:
-        _report(policy, decision, environ, "preflight")
+        _report(app, policy, decision, environ)
     if preflight_answered.receivers:
         send_preflight_answered(app, policy, decision, environ)
     return response
 
 
-def add_cors_headers(response: BaseResponse, policy: Policy, environ: dict[str, Any]) -> None:
-    """Add the CORS headers ``policy`` grants to a response the app produced."""
-    environ[_DONE] = True
-    headers = response.headers
-    vary_lines = []
-    for name, value in headers:  # one pass: the view's own grant, and its Vary
-        lowered = name.lower()
-        if lowered == "access-control-allow-origin":
-            return  # the view set its own CORS headers: leave them alone
-        if lowered == "vary":
-            vary_lines.append(value)
-    if response.status_code >= 400 and not policy.intercept_exceptions:
+def add_cors_headers(
+    app: Flask, response: BaseResponse, policy: Policy, environ: WSGIEnvironment
+) -> None:
+    """Add the CORS headers ``policy`` grants to a ``Response`` object."""
+    found = _decide(policy, environ, response.status_code, response.headers)
+    if found is None:
         return
-    if environ["REQUEST_METHOD"] == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
-        # A preflight the view answered itself (automatic_options=False).
-        decision = policy.preflight(
-            environ.get("HTTP_ORIGIN"),
-            environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"],
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
-        )
-        kind = "preflight"
-    else:
-        decision = policy.actual(environ.get("HTTP_ORIGIN"))
-        kind = "request"
+    decision, vary_lines = found
     _apply(response, decision, vary_lines)
     if decision.refusal is not None:
-        _report(policy, decision, environ, kind)
+        _report(app, policy, decision, environ)
 
 
 def _apply(response: BaseResponse, decision: Decision, vary_lines: list[str]) -> None:
@@ -297,7 +375,7 @@ def _apply(response: BaseResponse, decision: Decision, vary_lines: list[str]) ->
                 headers["Vary"] = merged
 
 
-def _report(policy: Policy, decision: Decision, environ: dict[str, Any], kind: str) -> None:
+def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnvironment) -> None:
     """Log a refusal and send :data:`~flask_crossorigin.signals.request_refused`.
 
     The reason is only formatted when DEBUG logging or a signal receiver wants it.
@@ -305,8 +383,11 @@ def _report(policy: Policy, decision: Decision, environ: dict[str, Any], kind: s
     refusal = decision.refusal
     if refusal is None:
         return
+    preflight = (environ.get("REQUEST_METHOD") == "OPTIONS"
+                 and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ)
+    kind = "preflight" if preflight else "request"
     # In debug mode a refused preflight is logged where the developer sees it.
-    level = logging.WARNING if kind == "preflight" and current_app.debug else logging.DEBUG
+    level = logging.WARNING if preflight and app.debug else logging.DEBUG
     if logger.isEnabledFor(level):
         logger.log(
             level,
@@ -318,8 +399,7 @@ def _report(policy: Policy, decision: Decision, environ: dict[str, Any], kind: s
             refusal.message,
         )
     if request_refused.receivers:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        send_refused(app, policy, refusal, environ, kind == "preflight")
+        send_refused(app, policy, refusal, environ, preflight)
 
 
 def _state_for(app: Flask) -> CrossOriginState:
@@ -344,6 +424,7 @@ def compile_resources(
     base: list[Layer] = [("app.config", config), (f"{label}CORS()", options)]
     problems: list[Problem] = []
     entries: list[tuple[ResourcePattern, Policy]] = []
+    matchers = MatcherCache()
     for pattern, resource_options in _resource_items(resources, label, problems):
         where = f"{label}resources[{_pattern_text(pattern)!r}]"
         problems.extend(unknown_option_problems(resource_options, where, POLICY_OPTIONS))
@@ -354,7 +435,7 @@ def compile_resources(
                                     f"is not a valid regular expression ({error})"))
             continue
         layers = [*base, (where, resource_options)]
-        policy, policy_problems = build_policy(where, layers)
+        policy, policy_problems = build_policy(where, layers, matchers=matchers)
         problems.extend(policy_problems)
         if policy is not None:
             entries.append((compiled, policy))

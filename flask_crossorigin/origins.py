@@ -196,6 +196,37 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
     return matcher, problems
 
 
+class MatcherCache:
+    """Compiles each distinct ``origins`` value once.
+
+    The resources of one table usually share the app's origins: compiling (and
+    storing) them once per table keeps start-up and memory independent of the
+    number of resources.
+    """
+
+    def __init__(self) -> None:
+        self._compiled: dict[object, tuple[OriginMatcher | None, list[tuple[object, str]]]] = {}
+
+    def compile(self, value: object) -> tuple[OriginMatcher | None, list[tuple[object, str]]]:
+        try:
+            key = _freeze(value)
+            return self._compiled[key]
+        except KeyError:
+            result = self._compiled[key] = compile_origins(value)
+            return result
+        except TypeError:  # something unhashable: compile it every time
+            return compile_origins(value)
+
+
+def _freeze(value: object) -> object:
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, *map(_freeze, value))
+    if isinstance(value, (set, frozenset)):
+        return frozenset(map(_freeze, value))
+    hash(value)
+    return (type(value).__name__, value)
+
+
 def _as_items(value: object, problems: list[tuple[object, str]]) -> list[object]:
     if isinstance(value, str):
         if "," in value or value.strip() != value or " " in value:

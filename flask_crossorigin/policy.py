@@ -26,7 +26,7 @@ from .options import (
     check_token_list,
     merge_layers,
 )
-from .origins import OriginMatcher, compile_origins, parse_request_origin
+from .origins import MatcherCache, OriginMatcher, parse_request_origin
 from .reasons import Refusal
 
 ACAO = "Access-Control-Allow-Origin"
@@ -117,12 +117,7 @@ class Policy:
         self._wildcard_grant = Decision(
             ((ACAO, "*"),) + self._actual_static, self.actual_vary, None
         )
-        # The answer to each exactly listed origin, ready to hand out.
-        self._exact_grants = {
-            exact: self._wildcard_grant if self._wildcard else Decision(
-                ((ACAO, exact),) + self._actual_static, self.actual_vary, None)
-            for exact in origins.exact
-        }
+
 
     def __repr__(self) -> str:
         return f"<Policy {self.name}>"
@@ -131,9 +126,6 @@ class Policy:
         """The headers for an actual (non-preflight) response to a request from ``origin``."""
         if origin is None:
             return self._no_origin
-        grant = self._exact_grants.get(origin)
-        if grant is not None:
-            return grant
         refusal = self.origins.check(origin, self.name)
         if refusal is not None:
             return Decision((), self.actual_vary, refusal)
@@ -188,13 +180,18 @@ class Policy:
 
 
 def build_policy(
-    name: str, layers: Iterable[Layer], *, check_conflicts: bool = True
+    name: str,
+    layers: Iterable[Layer],
+    *,
+    check_conflicts: bool = True,
+    matchers: MatcherCache | None = None,
 ) -> tuple[Policy | None, list[Problem]]:
     """Merge and validate option layers into a :class:`Policy`.
 
     Returns the policy (``None`` when anything is wrong) and every problem found.
     ``check_conflicts=False`` checks each value on its own but not their
     combinations (for a decorator whose other options may come from ``app.config``).
+    ``matchers`` shares compiled origins between the policies of one table.
     """
     merged = merge_layers(layers)
     problems: list[Problem] = []
@@ -221,7 +218,7 @@ def build_policy(
         allow_none=True,
     )
     settings["max_age"] = check_max_age(value("max_age"), where("max_age"), problems)
-    matcher, origin_problems = compile_origins(value("origins"))
+    matcher, origin_problems = (matchers or MatcherCache()).compile(value("origins"))
     for offending, message in origin_problems:
         problems.append(Problem(where("origins"), "origins", offending, message))
     settings["origins"] = value("origins")
