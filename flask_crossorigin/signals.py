@@ -36,10 +36,11 @@ from __future__ import annotations
 from typing import Any
 
 from blinker import Namespace
-from flask import Flask, request
+from flask import Flask
 
 from .policy import Decision, Policy
 from .reasons import Refusal
+from .wsgi import request_path
 
 _signals = Namespace()
 
@@ -61,15 +62,16 @@ def send_refused(
     app: Flask, policy: Policy, refusal: Refusal, environ: dict[str, Any], preflight: bool
 ) -> None:
     """Send :data:`request_refused`; callers check ``request_refused.receivers`` first."""
-    request_refused.send(
-        app, **_details(policy, refusal, environ, preflight)
-    )
+    if request_refused.has_receivers_for(app):  # not only another app's receivers
+        request_refused.send(app, **_details(policy, refusal, environ, preflight))
 
 
 def send_preflight_answered(
     app: Flask, policy: Policy, decision: Decision, environ: dict[str, Any]
 ) -> None:
     """Send :data:`preflight_answered`; callers check ``preflight_answered.receivers`` first."""
+    if not preflight_answered.has_receivers_for(app):
+        return
     preflight_answered.send(
         app,
         granted=decision.refusal is None,
@@ -86,7 +88,7 @@ def _details(
         method = environ.get("REQUEST_METHOD", "")
     return {
         "origin": environ.get("HTTP_ORIGIN"),
-        "path": request.path,
+        "path": request_path(environ),
         "method": method,
         "preflight": preflight,
         "policy": policy.name,
