@@ -317,8 +317,8 @@ def check_request(
         notes.append("a browser sends a preflight first for this request, and stops there")
     if any(not exchange.view_run for exchange in exchanges):
         notes.append(
-            f"the {method} view was not run (it may change data): the response is the "
-            "extension's hook on an empty 200; pass --send to run the view"
+            f"the {method} view was not run (it may change data): the response is an empty "
+            "200 with the extension's headers; pass --send to run the view"
         )
     if any(exchange.status.startswith("404") for exchange in exchanges):
         notes.append(f"no route matches {path} (404): the headers are those of the 404 response")
@@ -384,7 +384,8 @@ def _send_actual(
     exchange.view_run = False
     with app.test_request_context(path, method=method, headers=exchange.request_headers):
         response = app.response_class()
-        cast(CrossOriginState, app.extensions[EXTENSION_KEY]).after_request(response)
+        del response.headers["Content-Type"]  # no body: only what the extension adds
+        cast(CrossOriginState, app.extensions[EXTENSION_KEY]).add_headers(response)
     exchange.status = response.status
     exchange.response_headers = list(response.headers.items())
     return exchange
@@ -505,8 +506,15 @@ def render_check(result: CheckResult) -> Iterator[str]:
         for name, value in exchange.request_headers:
             yield f"> {name}: {value}"
         yield f"< {exchange.status}"
-        for name, value in exchange.response_headers:
+        # The CORS headers (and Vary) first, each group in the order of the response.
+        ordered = sorted(exchange.response_headers, key=lambda header: not _is_cors(header[0]))
+        for name, value in ordered:
             yield f"< {name}: {value}"
+
+
+def _is_cors(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.startswith("access-control-") or lowered == "vary"
 
 
 @cli.command("check")

@@ -239,3 +239,22 @@ def test_cors_on_a_blueprint_registers_the_signals_too() -> None:
     with recording(request_refused, app) as sent:
         app.test_client().get("/bp/x", headers={"Origin": EVIL})
     assert [d["policy"] for d in sent] == ["blueprint 'bp' resources['/*']"]
+
+
+def test_another_apps_receiver_costs_this_app_no_formatting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    formatted: list[str] = []
+    original = Refusal.message
+
+    def spy(self: Refusal) -> str:
+        formatted.append(self.code)
+        return original.fget(self)  # type: ignore[no-any-return,misc]
+
+    monkeypatch.setattr(Refusal, "message", property(spy))
+    app, other = make_app(origins=[TRUSTED]), make_app(origins=[TRUSTED])
+    with recording(request_refused, other), recording(preflight_answered, other):
+        client = app.test_client()
+        client.get("/api/data", headers={"Origin": EVIL})
+        client.options("/api/items/1", headers=preflight(origin=EVIL))
+    assert formatted == []
