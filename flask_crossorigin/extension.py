@@ -420,12 +420,17 @@ def compile_resources(
     """Compile ``resources`` with the app's config and the extension's options into a table."""
     config = options_from_config(app.config)
     default = OPTIONS_BY_NAME["resources"].default
-    resources = options.get("resources", config.get("resources", default))
+    if "resources" in options:
+        resources, source = options["resources"], f"{label}CORS()"
+    elif "resources" in config:
+        resources, source = config["resources"], "app.config['CORS_RESOURCES']"
+    else:
+        resources, source = default, "default"
     base: list[Layer] = [("app.config", config), (f"{label}CORS()", options)]
     problems: list[Problem] = []
     entries: list[tuple[ResourcePattern, Policy]] = []
     matchers = MatcherCache()
-    for pattern, resource_options in _resource_items(resources, label, problems):
+    for pattern, resource_options in _resource_items(resources, source, problems):
         where = f"{label}resources[{_pattern_text(pattern)!r}]"
         problems.extend(unknown_option_problems(resource_options, where, POLICY_OPTIONS))
         try:
@@ -444,9 +449,8 @@ def compile_resources(
 
 
 def _resource_items(
-    resources: Any, label: str, problems: list[Problem]
+    resources: Any, where: str, problems: list[Problem]
 ) -> list[tuple[str | re.Pattern[str], Mapping[str, Any]]]:
-    where = f"{label}CORS()"
     if isinstance(resources, (str, re.Pattern)):
         return [(resources, {})]
     if isinstance(resources, Mapping):

@@ -184,9 +184,17 @@ def check_bool(name: str, value: Any, where: str, problems: list[Problem]) -> bo
 
 
 def check_token_list(
-    name: str, value: Any, where: str, problems: list[Problem], *, allow_none: bool = False
+    name: str,
+    value: Any,
+    where: str,
+    problems: list[Problem],
+    *,
+    allow_none: bool = False,
 ) -> tuple[str, ...] | None:
-    """A header-name or method list: a token, '*', or a list of tokens."""
+    """A header-name or method list: a token, '*', or a list of tokens.
+
+    Duplicates are dropped case-insensitively (methods are upper-cased after).
+    """
     if value is None and allow_none:
         return ()
     if isinstance(value, str):
@@ -214,7 +222,10 @@ def check_token_list(
         problems.append(Problem(where, name, value, "'*' already allows everything; "
                                                     "keep either '*' or the names"))
         return None
-    return tuple(dict.fromkeys(value))  # drop duplicates, keep the order
+    unique: dict[str, str] = {}
+    for item in value:  # keep the first spelling and the order
+        unique.setdefault(item.lower(), item)
+    return tuple(unique.values())
 
 
 MAX_MAX_AGE = 365 * 24 * 3600

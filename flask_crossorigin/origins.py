@@ -42,6 +42,10 @@ _IPV4 = re.compile(r"[0-9]+(?:\.[0-9]+){3}")
 # What makes a configured origin a regular expression. A lone '?' or '+' does not:
 # 'https://a.example?x' is a mistyped origin, reported as such.
 _REGEX_SYNTAX = re.compile(r"[\\\[\]$^(){}|*]|\.\+")
+# An exact origin on an IPv6 address: its brackets are not regex syntax.
+_IPV6_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\[[0-9A-Fa-f:.]+\](?::[0-9]+)?")
+# A regex quantifier with a comma, such as '{2,8}': not a list separator.
+_COUNTED_REPEAT = re.compile(r"\{[0-9]*,[0-9]*\}")
 # A '*' that quantifies something: after '.', ')', ']', '}' or an escape like '\d'.
 _QUANTIFIED_STAR = re.compile(r"(?:[.)\]}]|\\.)\*")
 # An unescaped '.' between two name characters, as in 'example.com'.
@@ -163,8 +167,14 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
                 any_origin = True
             elif item == NULL_ORIGIN:
                 exact.add(item)
+            elif item.lower() == NULL_ORIGIN:
+                problems.append((item, "write 'null' in lowercase, as browsers send it"))
             elif re.match(r"[A-Za-z][A-Za-z0-9+.\-]*://\*\.", item):
                 _add_wildcard(item, wildcards, problems)
+            elif _IPV6_ORIGIN.fullmatch(item):
+                normalized = _exact_origin(item, problems)  # brackets, not a regex
+                if normalized is not None:
+                    exact.add(normalized)
             elif _REGEX_SYNTAX.search(item):
                 _add_regex(item, regexes, problems)
             else:
@@ -229,7 +239,8 @@ def _freeze(value: object) -> object:
 
 def _as_items(value: object, problems: list[tuple[object, str]]) -> list[object]:
     if isinstance(value, str):
-        if "," in value or value.strip() != value or " " in value:
+        separators = _COUNTED_REPEAT.sub("", value)
+        if "," in separators or (value.count("://") > 1 and " " in value.strip()):
             problems.append(
                 (value, "looks like several origins in one string; pass a list, "
                         "e.g. ['https://a.example', 'https://b.example']")
@@ -263,7 +274,10 @@ def _split_origin(
         problems.append((entry, f"has no scheme; write 'https://{text.rstrip('/')}'"))
         return None
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9+.\-]*", scheme):
-        problems.append((entry, f"has an invalid scheme {scheme!r}"))
+        problems.append(
+            (entry, f"has an invalid scheme {scheme!r}: a scheme starts with a letter, "
+                    "then letters, digits, '+', '-' or '.'; write e.g. 'https://app.example'")
+        )
         return None
     scheme = scheme.lower()
     authority, slash, path = rest.partition("/")
@@ -311,7 +325,10 @@ def _split_origin(
         problems.append((entry, f"has a non-ASCII host, which browsers send as punycode; {hint}"))
         return None
     if not (_HOSTNAME.fullmatch(ascii_host) or re.fullmatch(r"\[[0-9a-f:.]+\]", ascii_host)):
-        problems.append((entry, f"has an invalid host {host!r}"))
+        problems.append(
+            (entry, f"has an invalid host {host!r}: write dot-separated labels of letters, "
+                    "digits and hyphens (e.g. 'app.example'), or an IP address")
+        )
         return None
     return scheme, ascii_host, port
 

@@ -100,10 +100,9 @@ class Policy:
 
         vary = settings["vary_header"]
         always = settings["always_send"]
-        # With '*' sent to every request the answer does not depend on Origin.
-        self.actual_vary: tuple[str, ...] = (
-            ("Origin",) if vary and not (self._wildcard and always) else ()
-        )
+        # Even a '*' policy refuses 'null' and malformed origins, so every answer
+        # depends on Origin: a cache must not hand one origin's answer to another.
+        self.actual_vary: tuple[str, ...] = ("Origin",) if vary else ()
         preflight_vary = ["Origin", "Access-Control-Request-Method",
                           "Access-Control-Request-Headers"]
         if self.private_network:
@@ -225,9 +224,10 @@ def build_policy(
 
     credentials = settings["supports_credentials"] and check_conflicts
     if credentials and matcher is not None and matcher.any_origin:
+        default = " (the default)" if where("origins") == "default" else ""
         problems.append(Problem(
             where("supports_credentials"), "supports_credentials", True,
-            "cannot be combined with origins='*' (the default): that would let every site "
+            f"cannot be combined with origins='*'{default}: that would let every site "
             "read credentialed responses; list the trusted origins, or pass a callable "
             "origin -> bool",
         ))

@@ -21,9 +21,10 @@ whatever the order they were declared in:
 4. then the longer pattern; then the one declared first.
 
 Lookup does not scan the table: patterns are filed under the last ``/`` of their
-literal prefix, and a request only visits the buckets of its own path's ``/``
-positions, so its cost grows with the depth of the path, not with the number of
-patterns. Answers for recently seen paths are kept in a bounded cache.
+literal prefix, and a request only probes the prefixes of its path that end in a
+``/`` at a length some bucket has, so its cost does not grow with the number of
+patterns, nor with the number of slashes in the path. Answers for recently
+seen paths are kept in a bounded cache.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ class ResourceTable(Generic[T]):
             bucket = pattern.literal[: pattern.literal.rfind("/") + 1]
             buckets.setdefault(bucket, []).append((pattern.sort_key(order), pattern, value))
         self._cache: dict[str, tuple[ResourcePattern, T] | None] = {}
+        self._bucket_lengths = sorted({len(key) for key in buckets}, reverse=True)
         self._buckets = {
             key: tuple((pattern, value) for _, pattern, value in sorted(items, key=_first))
             for key, items in buckets.items()
@@ -143,22 +145,19 @@ class ResourceTable(Generic[T]):
         exact = self._exact.get(path)
         if exact is not None:
             return exact
-        buckets = self._buckets
-        if not buckets:
-            return None
         # Deepest bucket first: its patterns have longer literal prefixes than any
-        # pattern of a shallower bucket that can match this path.
-        end = len(path) if path.endswith("/") else len(path) + 1
+        # pattern of a shallower bucket that can match this path. Only the depths
+        # where buckets exist are probed, so a path of many slashes costs no more.
         probe = path if path.endswith("/") else path + "/"
-        while True:
-            candidates = buckets.get(probe[:end])
+        for length in self._bucket_lengths:
+            if length > len(probe) or (length and probe[length - 1] != "/"):
+                continue
+            candidates = self._buckets.get(probe[:length])
             if candidates is not None:
                 for pattern, value in candidates:
                     if pattern.matches(path):
                         return pattern, value
-            if end == 0:
-                return None
-            end = probe.rfind("/", 0, end - 1) + 1
+        return None
 
 
 def _first(item: tuple[tuple[int, int, int, int], ResourcePattern, T]) -> tuple[int, int, int, int]:

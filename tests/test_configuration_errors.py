@@ -169,3 +169,43 @@ def test_not_an_app() -> None:
 
 def test_compiled_bytes_regex_is_refused() -> None:
     assert "bytes regex" in str(errors_of(origins=[re.compile(rb"https://a")]))
+
+
+@pytest.mark.parametrize(("options", "config", "wanted"), [
+    ({"origins": "1https://a.example"}, {}, "scheme starts with a letter"),
+    ({"origins": "https://a..example"}, {}, "dot-separated labels"),
+    ({"origins": "NULL"}, {}, "write 'null' in lowercase"),
+    ({"origins": "ht tp://a.example"}, {}, "whitespace"),
+    ({}, {"CORS_RESOURCES": ["api/*"]}, "app.config['CORS_RESOURCES']"),
+])
+def test_messages_name_the_fix_and_the_source(
+    options: dict[str, Any], config: dict[str, Any], wanted: str
+) -> None:
+    app = Flask(__name__)
+    app.config.update(config)
+    with pytest.raises(ConfigurationError) as caught:
+        CORS(app, **options)
+    assert wanted in str(caught.value)
+
+
+def test_explicit_star_with_credentials_does_not_say_default() -> None:
+    message = str(errors_of(origins="*", supports_credentials=True))
+    assert "origins='*'" in message and "(the default)" not in message
+    assert "(the default)" in str(errors_of(supports_credentials=True))
+
+
+def test_duplicate_methods_and_headers_are_sent_once() -> None:
+    app = Flask(__name__)
+
+    @app.route("/d", methods=["GET", "PUT"])
+    def d() -> str:
+        return "ok"
+
+    CORS(app, origins=["https://a.example"], methods=["get", "GET", "put"],
+         expose_headers=["X-A", "x-a"])
+    client = app.test_client()
+    answer = client.options("/d", headers={"Origin": "https://a.example",
+                                           "Access-Control-Request-Method": "PUT"})
+    assert answer.headers["Access-Control-Allow-Methods"] == "GET, PUT"
+    actual = client.get("/d", headers={"Origin": "https://a.example"})
+    assert actual.headers["Access-Control-Expose-Headers"] == "X-A"

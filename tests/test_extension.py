@@ -83,11 +83,14 @@ def test_vary_already_naming_origin_is_not_repeated() -> None:
     assert vary_of(response) == ["origin"]
 
 
-def test_star_answers_need_no_vary(client: Any) -> None:
-    # '*' goes to every request alike, so the answer does not depend on Origin.
-    response = client.get("/api/data", headers={"Origin": "https://a.example"})
-    assert "Vary" not in response.headers
-    assert client.get("/api/data").headers["Access-Control-Allow-Origin"] == "*"
+def test_star_answers_vary_on_origin_too(client: Any) -> None:
+    # Even '*' refuses 'null' and malformed origins: the answer depends on Origin.
+    granted = client.get("/api/data", headers={"Origin": "https://a.example"})
+    refused = client.get("/api/data", headers={"Origin": "null"})
+    assert granted.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Origin" not in refused.headers
+    for response in (granted, refused, client.get("/api/data")):
+        assert vary_of(response) == ["Origin"]
 
 
 def test_vary_header_false_leaves_vary_out(build: Any) -> None:

@@ -200,3 +200,17 @@ def test_origin_collections(origins: Any) -> None:
     matcher, problems = compile_origins(origins)
     assert matcher is not None and not problems
     assert matcher.check("https://a.example", "p") is None
+
+
+def test_ipv6_exact_origin_is_not_a_regex() -> None:
+    matcher, problems = compile_origins(["http://[::1]:8080"])
+    assert matcher is not None and not problems
+    assert matcher.check("http://[::1]:8080", "p") is None
+    assert matcher.check("http://1:8080", "p") is not None
+
+
+def test_a_single_regex_string_may_hold_a_counted_repeat() -> None:
+    matcher, problems = compile_origins(r"https://[a-z]{2,8}\.example\.com")
+    assert matcher is not None and not problems
+    assert matcher.check("https://abc.example.com", "p") is None
+    assert matcher.check("https://a.example.com", "p") is not None

@@ -151,3 +151,19 @@ def test_lookup_cache_is_bounded_and_answers_like_the_table() -> None:
     long_path = "/api/" + "a" * resources.CACHE_PATH_LENGTH
     assert winner(t, long_path) == "/api/*"
     assert long_path not in t._cache
+
+
+def test_lookup_probes_only_bucket_depths_so_many_slashes_cost_little() -> None:
+    t = table("/api/*", "/a/*/b")
+    probed: list[str] = []
+
+    class CountingBuckets(dict):  # type: ignore[type-arg]
+        def get(self, key: Any, default: Any = None) -> Any:
+            probed.append(key)
+            return super().get(key, default)
+
+    t._buckets = CountingBuckets(t._buckets)  # type: ignore[assignment]
+    for n in (1_000, 10_000):
+        probed.clear()
+        assert winner(t, "/" * n) is None
+        assert sum(map(len, probed)) <= 16  # only prefixes as long as some bucket key
