@@ -74,6 +74,14 @@ CATALOGUE = [
               "use 1-65535", {"origins": ["https://app.example:70000"]}),
     BadConfig("origin with a non-ASCII host", "'https://bücher.example'",
               "'https://xn--bcher-kva.example'", {"origins": ["https://bücher.example"]}),
+    BadConfig("origin with an invalid scheme", "'1https://app.example'",
+              "a scheme starts with a letter", {"origins": ["1https://app.example"]}),
+    BadConfig("origin with an empty label", "'https://app..example'",
+              "write dot-separated labels", {"origins": ["https://app..example"]}),
+    BadConfig("origin with a space in the scheme", "'ht tp://app.example'", "contains whitespace",
+              {"origins": "ht tp://app.example"}),
+    BadConfig("'null' in capitals", "'NULL'", "write 'null' in lowercase",
+              {"origins": ["https://app.example", "NULL"]}),
     BadConfig("several origins in one string", "'https://a.example https://b.example'",
               "pass a list", {"origins": "https://a.example https://b.example"}),
     BadConfig("origins of a wrong type", "42", "an origin is a string", {"origins": 42}),
@@ -104,7 +112,8 @@ CATALOGUE = [
     BadConfig("credentials with the default origins '*'", "supports_credentials=True",
               "list the trusted origins", {"supports_credentials": True}),
     BadConfig("credentials with origins='*'", "supports_credentials=True",
-              "list the trusted origins", {"origins": "*", "supports_credentials": True}),
+              "cannot be combined with origins='*': that would let every site",
+              {"origins": "*", "supports_credentials": True}),
     BadConfig("expose_headers '*' with credentials", "expose_headers='*'",
               "list the header names",
               {"origins": ORIGINS, "supports_credentials": True, "expose_headers": "*"}),
@@ -178,7 +187,8 @@ CATALOGUE = [
               "number of seconds (int) or a timedelta", config={"CORS_MAX_AGE": "-1"}),
     BadConfig("CORS_ORIGINS with a public-suffix wildcard", "'https://*.github.io'",
               "list the origins you trust", config={"CORS_ORIGINS": ["https://*.github.io"]}),
-    BadConfig("CORS_RESOURCES without a slash", "resources='api/*'", "write '/api/*'",
+    BadConfig("CORS_RESOURCES without a slash", "app.config['CORS_RESOURCES']: resources='api/*'",
+              "write '/api/*'",
               config={"CORS_RESOURCES": ["api/*"]}),
     # -- other places a configuration starts ------------------------------------------------
     BadConfig("decorator origin with a trailing slash", "'https://app.example/'",
@@ -259,3 +269,29 @@ def test_a_refused_configuration_leaves_no_half_installed_extension() -> None:
 
     response = app.test_client().get("/x", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+@pytest.mark.parametrize(("origins", "granted", "refused"), [
+    # IPv6 literals: brackets, not a regex character class.
+    (["http://[::1]:8080"], "http://[::1]:8080", "http://1:8080"),
+    (["https://[2001:DB8::A]"], "https://[2001:db8::a]", "https://a"),
+    # One regex with a counted repeat, as a lone string: the comma is not a list.
+    (r"https://[a-z]{2,8}\.example\.com", "https://abc.example.com", "https://a.example.com"),
+    # 'null', listed on purpose.
+    (["null"], "null", "https://null"),
+])
+def test_configurations_close_to_bad_ones_start_and_work(
+    origins: Any, granted: str, refused: str
+) -> None:
+    app = Flask(__name__)
+
+    @app.route("/x")
+    def x() -> str:
+        return "x"
+
+    CORS(app, origins=origins)
+    client = app.test_client()
+    assert client.get("/x", headers={"Origin": granted}).headers.get(
+        "Access-Control-Allow-Origin") == granted
+    assert "Access-Control-Allow-Origin" not in client.get(
+        "/x", headers={"Origin": refused}).headers
