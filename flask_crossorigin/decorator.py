@@ -7,11 +7,11 @@ import inspect
 import weakref
 from typing import Any, Callable, TypeVar, cast
 
-from flask import Flask, current_app, request
+from flask import Flask, Request, current_app, request
 from flask.typing import ResponseReturnValue
 
 from .errors import ConfigurationError
-from .extension import EXTENSION_KEY, add_cors_headers, answer_preflight
+from .extension import LAYER_KEY, add_cors_headers, answer_preflight, install_layer
 from .options import POLICY_OPTIONS, options_from_config, unknown_option_problems
 from .policy import Policy, build_policy, compile_policy
 
@@ -59,9 +59,11 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
     the decorator's arguments; the result replaces any app or blueprint policy
     for this route. Put it below ``@app.route``.
 
-    With ``CORS(app)`` initialised, preflights to the view are answered before
-    ``before_request`` hooks run, and error responses carry the view's headers.
-    Without it, the decorator answers preflights and decorates responses itself.
+    The decorated view's responses, error responses included, get their
+    headers from the extension's WSGI layer, and its preflights are answered
+    there, before ``before_request`` hooks run. Without ``CORS(app)``, the
+    decorator installs that layer (with no app-wide policy) on the view's first
+    request, and answers that first request itself.
     """
     problems = unknown_option_problems(options, "@cross_origin()", POLICY_OPTIONS)
     if problems:
@@ -70,44 +72,52 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         spec = ViewPolicy(getattr(view, "__qualname__", repr(view)), options)
 
-        def before() -> ResponseReturnValue | None:
-            app = cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
-            if request.method != "OPTIONS" or not spec.automatic_options:
-                return None
-            if EXTENSION_KEY not in app.extensions:
-                environ = request.environ
-                if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
-                    return answer_preflight(app, spec.policy_for(app), environ)
-                response = app.make_default_options_response()
-                add_cors_headers(app, response, spec.policy_for(app), environ)
-                return response
-            return app.make_default_options_response()
+        automatic = spec.automatic_options
 
-        def after(rv: ResponseReturnValue) -> ResponseReturnValue:
+        def early(req: Request) -> tuple[Flask, ResponseReturnValue | None]:
+            """Without the layer: install it for later requests; answer OPTIONS here."""
             app = cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
-            if EXTENSION_KEY in app.extensions:
-                return rv  # the extension's WSGI layer applies this view's policy
+            if LAYER_KEY in req.environ:  # a plain OPTIONS, under the layer
+                return app, app.make_default_options_response()
+            install_layer(app)
+            if req.method != "OPTIONS" or not automatic:
+                return app, None
+            if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in req.environ:
+                return app, answer_preflight(app, spec.policy_for(app), req.environ)
+            response = app.make_default_options_response()
+            add_cors_headers(app, response, spec.policy_for(app), req.environ)
+            return app, response
+
+        def late(app: Flask, req: Request, rv: ResponseReturnValue) -> ResponseReturnValue:
             response = app.make_response(rv)
-            add_cors_headers(app, response, spec.policy_for(app), request.environ)
+            add_cors_headers(app, response, spec.policy_for(app), req.environ)
             return response
 
         wrapper: Callable[..., Any]
         if inspect.iscoroutinefunction(view):
             @functools.wraps(view)
-            async def async_wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
-                early = before()
-                if early is not None:
-                    return early
-                return after(await view(*args, **kwargs))
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                req = request._get_current_object()  # type: ignore[attr-defined]
+                if LAYER_KEY in req.environ and (req.method != "OPTIONS" or not automatic):
+                    return await view(*args, **kwargs)
+                app, answer = early(req)
+                if answer is not None:
+                    return answer
+                return late(app, req, await view(*args, **kwargs))
 
             wrapper = async_wrapper
         else:
             @functools.wraps(view)
-            def sync_wrapper(*args: Any, **kwargs: Any) -> ResponseReturnValue:
-                early = before()
-                if early is not None:
-                    return early
-                return after(view(*args, **kwargs))
+            def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+                req = request._get_current_object()  # type: ignore[attr-defined]
+                # Served by the extension's WSGI layer: it answers preflights and adds
+                # this view's headers, so the view just runs.
+                if LAYER_KEY in req.environ and (req.method != "OPTIONS" or not automatic):
+                    return view(*args, **kwargs)
+                app, answer = early(req)
+                if answer is not None:
+                    return answer
+                return late(app, req, view(*args, **kwargs))
 
             wrapper = sync_wrapper
 

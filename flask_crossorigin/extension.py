@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union, cast
 
@@ -49,7 +50,10 @@ if TYPE_CHECKING:
 
 #: The key of the per-app state in ``app.extensions``.
 EXTENSION_KEY = "crossorigin"
+#: Set in the WSGI environ (to the app) when the extension's layer serves the request.
+LAYER_KEY = "flask_crossorigin.layer"
 _ALL_OPTIONS = tuple(OPTIONS_BY_NAME)
+_STATE_LOCK = threading.Lock()
 _UNSEEN: Any = object()
 
 AppOrBlueprint = Union[Flask, Blueprint]
@@ -206,10 +210,12 @@ class CrossOriginState:
     def _wrap(self, wsgi_app: WSGIApplication) -> WSGIApplication:
         answer_early = self._answer_preflight
         decorate = self._decorate
+        app = self.app
 
         def cors_wsgi_app(
             environ: WSGIEnvironment, start_response: StartResponse
         ) -> Iterable[bytes]:
+            environ[LAYER_KEY] = app  # tells @cross_origin views that this layer serves them
             if (environ.get("REQUEST_METHOD") == "OPTIONS"
                     and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ):
                 answer = answer_early(environ)
@@ -402,10 +408,18 @@ def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnviron
         send_refused(app, policy, refusal, environ, preflight)
 
 
+def install_layer(app: Flask) -> None:
+    """Make sure ``app`` is served through the CORS layer (with no app policy if none)."""
+    _state_for(app)
+
+
 def _state_for(app: Flask) -> CrossOriginState:
     state = app.extensions.get(EXTENSION_KEY)
     if state is None:
-        state = app.extensions[EXTENSION_KEY] = CrossOriginState(app)
+        with _STATE_LOCK:  # @cross_origin may install the layer from request threads
+            state = app.extensions.get(EXTENSION_KEY)
+            if state is None:
+                state = app.extensions[EXTENSION_KEY] = CrossOriginState(app)
     return cast(CrossOriginState, state)
 
 

@@ -168,3 +168,27 @@ def test_the_policy_is_compiled_once_per_app() -> None:
 def test_wrapper_keeps_the_views_name() -> None:
     app = decorated_app(True)
     assert app.view_functions["special"].__name__ == "special"
+
+
+def test_without_the_extension_the_first_request_installs_the_layer() -> None:
+    app = decorated_app(False)
+    hooks: list[str] = []
+
+    @app.before_request
+    def auth() -> Any:
+        hooks.append(request.path)
+        if request.method == "OPTIONS":
+            abort(401)
+        return None
+
+    assert "crossorigin" not in app.extensions
+    client = app.test_client()
+    first = client.get("/special", headers={"Origin": PARTNER})
+    assert first.headers["Access-Control-Allow-Origin"] == PARTNER  # answered by the view
+    assert "crossorigin" in app.extensions
+    # From now on preflights are answered before before_request hooks run.
+    response = client.options("/special", headers=preflight(origin=PARTNER))
+    assert response.status_code == 204
+    assert hooks == ["/special"]  # only the first GET met the hook
+    second = client.get("/special", headers={"Origin": PARTNER})
+    assert second.headers.getlist("Access-Control-Allow-Origin") == [PARTNER]
