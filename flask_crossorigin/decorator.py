@@ -70,7 +70,8 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
         raise ConfigurationError(problems)
 
     def decorator(view: F) -> F:
-        spec = ViewPolicy(getattr(view, "__qualname__", repr(view)), options)
+        name = getattr(view, "__qualname__", repr(view)).rpartition("<locals>.")[2]
+        spec = ViewPolicy(name, options)
 
         automatic = spec.automatic_options
 
