@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 logger = logging.getLogger("flask_crossorigin")
 
@@ -101,14 +101,15 @@ VERDICTS: dict[str, str] = {
 _REQUEST_DATA = frozenset({"origin", "method", "headers", "path", "value"})
 
 
-class Refusal:
-    """A refused CORS request: the reason's key and the values its text names.
+class Explanation:
+    """A reason's key in a table of texts, and the values its text names.
 
-    The text is only formatted when somebody reads :attr:`message`, so a
-    refusal costs next to nothing when nobody logs it.
+    The text is only formatted when somebody reads :attr:`message`, so an
+    explanation costs next to nothing when nobody logs or shows it.
     """
 
     __slots__ = ("code", "details")
+    texts: ClassVar[dict[str, str]] = {}
 
     def __init__(self, code: str, **details: Any) -> None:
         self.code = code
@@ -116,27 +117,24 @@ class Refusal:
 
     @property
     def message(self) -> str:
-        return REASONS[self.code].format(**_display(self.details))
+        return self.texts[self.code].format(**_display(self.details))
 
     def __repr__(self) -> str:
-        return f"Refusal({self.code!r}, {self.message!r})"
+        return f"{type(self).__name__}({self.code!r}, {self.message!r})"
 
 
-class Verdict:
+class Refusal(Explanation):
+    """Why the extension refused a CORS request: a key of :data:`REASONS`."""
+
+    __slots__ = ()
+    texts = REASONS
+
+
+class Verdict(Explanation):
     """A browser's view of a response (``flask cors check``): a key of :data:`VERDICTS`."""
 
-    __slots__ = ("code", "details")
-
-    def __init__(self, code: str, **details: Any) -> None:
-        self.code = code
-        self.details = details
-
-    @property
-    def message(self) -> str:
-        return VERDICTS[self.code].format(**_display(self.details))
-
-    def __repr__(self) -> str:
-        return f"Verdict({self.code!r}, {self.message!r})"
+    __slots__ = ()
+    texts = VERDICTS
 
 
 def _display(details: dict[str, Any]) -> dict[str, str]:
