@@ -35,6 +35,8 @@ exclude_patterns = ["_build"]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "literal"
+# Option texts quote values ('*', 'null'): keep them as typed, not typographic quotes.
+smartquotes = False
 pygments_style = "friendly"
 pygments_dark_style = "monokai"
 

@@ -21,11 +21,11 @@ from sphinx.util.docutils import SphinxDirective
 from flask_crossorigin.options import OPTIONS, Option
 from flask_crossorigin.reasons import REASONS
 
-_SPECIAL = re.compile(r"([\\*`_|\[\]<>])")
+_SPECIAL = re.compile(r"([\\*`_|\[\]<>:])")
 
 
 def escape(text: str) -> str:
-    """Plain text as reST: every character that could start markup is escaped."""
+    """Plain text as reST: every character that could start markup (or a URL) is escaped."""
     return _SPECIAL.sub(r"\\\1", text)
 
 
