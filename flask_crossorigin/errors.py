@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,3 +39,16 @@ class ConfigurationError(ValueError):
 
 class ConfigurationWarning(UserWarning):
     """A configuration that works but is probably not what was meant."""
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn_configuration(message: str) -> None:
+    """Warn with :class:`ConfigurationWarning`, pointing at the user's line, not ours."""
+    level = 2  # 1 is this function, 2 its caller
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, ConfigurationWarning, stacklevel=level)

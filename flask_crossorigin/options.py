@@ -9,13 +9,12 @@ each layer named so that a problem says where the offending value came from.
 from __future__ import annotations
 
 import difflib
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from .errors import ConfigurationWarning, Problem
+from .errors import Problem, warn_configuration
 from .headers import is_token
 
 
@@ -151,10 +150,8 @@ def options_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
             iter(difflib.get_close_matches(key, list(CONFIG_KEYS), n=1, cutoff=0.7)), None
         )
         hint = f"; did you mean {close!r}?" if close else ""
-        warnings.warn(
-            f"app.config[{key!r}] is not a flask-crossorigin setting and is ignored{hint}",
-            ConfigurationWarning,
-            stacklevel=4,
+        warn_configuration(
+            f"app.config[{key!r}] is not a flask-crossorigin setting and is ignored{hint}"
         )
     return found
 
@@ -253,8 +250,8 @@ def check_max_age(value: Any, where: str, problems: list[Problem]) -> int | None
     if seconds > MAX_MAX_AGE:
         problems.append(
             Problem(where, "max_age", value,
-                    "is over a year; browsers cap it (Chromium 2 hours, Firefox 24 hours), "
-                    "use at most 86400")
+                    "is over a year; browsers cap it (Chromium at 7200 seconds, Firefox at "
+                    "86400), so use 7200 or less")
         )
         return None
     return seconds

@@ -11,12 +11,11 @@ values never reach a regex or a user's callable.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Union
 
-from .errors import ConfigurationWarning
+from .errors import warn_configuration
 from .reasons import Refusal, logger
 
 if TYPE_CHECKING:
@@ -37,6 +36,7 @@ _SERIALIZED_ORIGIN = re.compile(
     r"(?P<host>[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*|\[[0-9a-f:.]+\])"
     r"(?::(?P<port>[1-9][0-9]{0,4}))?"
 )
+_WHITESPACE = re.compile(r"\s")
 _HOSTNAME = re.compile(r"[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*")
 _IPV4 = re.compile(r"[0-9]+(?:\.[0-9]+){3}")
 # What makes a configured origin a regular expression. A lone '?' or '+' does not:
@@ -48,8 +48,9 @@ _IPV6_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\[[0-9A-Fa-f:.]+\](?::[0-
 _COUNTED_REPEAT = re.compile(r"\{[0-9]*,[0-9]*\}")
 # A '*' that quantifies something: after '.', ')', ']', '}' or an escape like '\d'.
 _QUANTIFIED_STAR = re.compile(r"(?:[.)\]}]|\\.)\*")
-# An unescaped '.' between two name characters, as in 'example.com'.
-_UNESCAPED_DOT = re.compile(r"(?<![\\\[])(?<=[A-Za-z0-9])\.(?=[A-Za-z0-9])")
+# An unescaped '.' before a name character, as in 'example.com' or '[a-z]+.example':
+# meant as a literal dot, it matches any character.
+_UNESCAPED_DOT = re.compile(r"(?<![\\\[])\.(?=[A-Za-z0-9])")
 
 
 class RequestOrigin:
@@ -263,10 +264,13 @@ def _type_message(value: object) -> str:
 
 
 def _split_origin(
-    text: str, problems: list[tuple[object, str]], *, entry: str
+    text: str, problems: list[tuple[object, str]], *, entry: str, shown_prefix: str = ""
 ) -> tuple[str, str, str] | None:
-    """Split 'scheme://host[:port]', reporting what keeps it from being an origin."""
-    if any(c.isspace() for c in text):
+    """Split 'scheme://host[:port]', reporting what keeps it from being an origin.
+
+    ``shown_prefix`` goes before the host in suggested fixes ('*.' for wildcards).
+    """
+    if _WHITESPACE.search(text):
         problems.append((entry, "contains whitespace; an origin is scheme://host[:port]"))
         return None
     scheme, sep, rest = text.partition("://")
@@ -281,11 +285,12 @@ def _split_origin(
         return None
     scheme = scheme.lower()
     authority, slash, path = rest.partition("/")
-    base = f"{scheme}://{authority}"
+    shown = f"{scheme}://{shown_prefix}"
+    base = f"{shown}{authority}"
     if "@" in authority:
         problems.append(
             (entry, f"contains user info; browsers never send it in Origin; "
-                    f"write '{scheme}://{authority.rpartition('@')[2]}'")
+                    f"write '{shown}{authority.rpartition('@')[2]}'")
         )
         return None
     for mark, what in (("?", "a query"), ("#", "a fragment")):
@@ -311,7 +316,7 @@ def _split_origin(
         if DEFAULT_PORTS.get(scheme) == port:
             problems.append(
                 (entry, f"names the default port {port}, which browsers never send; "
-                        f"write '{scheme}://{host.lower()}'")
+                        f"write '{shown}{host.lower()}'")
             )
             return None
     try:
@@ -319,7 +324,7 @@ def _split_origin(
     except UnicodeEncodeError:
         try:
             suggestion = host.encode("idna").decode("ascii")
-            hint = f"write its punycode form '{scheme}://{suggestion}'"
+            hint = f"write its punycode form '{shown}{suggestion}'"
         except UnicodeError:
             hint = "write the host in punycode"
         problems.append((entry, f"has a non-ASCII host, which browsers send as punycode; {hint}"))
@@ -348,7 +353,7 @@ def _add_wildcard(
     if "*" in rest[2:]:
         problems.append((text, "may hold one '*', as its whole leftmost label"))
         return
-    parts = _split_origin(f"{scheme}://{rest[2:]}", problems, entry=text)
+    parts = _split_origin(f"{scheme}://{rest[2:]}", problems, entry=text, shown_prefix="*.")
     if parts is None:
         return
     scheme, parent, port = parts
@@ -382,11 +387,9 @@ def _add_regex(
     dot = _UNESCAPED_DOT.search(text)
     if dot is not None:
         around = text[max(0, dot.start() - 8) : dot.end() + 8]
-        warnings.warn(
+        warn_configuration(
             f"origin regex {text!r} has an unescaped '.' in {around!r}: it matches any "
-            "character, so look-alike hosts match too; write '\\.' for a literal dot",
-            ConfigurationWarning,
-            stacklevel=2,
+            "character, so look-alike hosts match too; write '\\.' for a literal dot"
         )
     regexes.append(regex)
 

@@ -17,7 +17,9 @@ whatever the order they were declared in:
 1. an exact path beats every pattern;
 2. otherwise the pattern with the longest *literal prefix* wins (the text
    before its first wildcard or regex syntax: ``/api/v1/`` for ``/api/v1/*``);
-3. on equal prefixes, a ``/*`` pattern beats a glob, which beats a regex;
+3. on equal prefixes, a glob beats a regex, which beats a ``/*`` pattern: a
+   catch-all never hides a narrower pattern (``/api/users/*`` leaves
+   ``/api/users/\\d+`` its paths);
 4. then the longer pattern; then the one declared first.
 
 Lookup does not scan the table: patterns are filed under the last ``/`` of their
@@ -36,7 +38,7 @@ T = TypeVar("T")
 
 _REGEX_SYNTAX = re.compile(r"[\\^$?{}\[\]|()]|\.[*+]")
 _META = set("\\.^$*+?{}[]|()")
-_KIND_RANK = {"prefix": 0, "glob": 1, "regex": 2}
+_KIND_RANK = {"glob": 0, "regex": 1, "prefix": 2}
 #: Bounds of the per-table cache of answers by path: entries, and path length.
 CACHE_SIZE = 2048
 CACHE_PATH_LENGTH = 256

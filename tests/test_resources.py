@@ -79,9 +79,14 @@ def test_longer_catch_all_does_not_beat_a_specific_pattern() -> None:
     assert winner(t, "/admin/a/b/c") == "/admin/*"
 
 
-def test_ties_prefer_prefix_then_glob_then_regex() -> None:
-    t = table(r"/api/.*", "/api/*/x", "/api/*")
-    assert winner(t, "/api/a/x") == "/api/*"
+def test_on_equal_prefixes_a_catch_all_never_hides_a_narrower_pattern() -> None:
+    t = table("/api/*", r"/api/.*/x", "/api/*/x")
+    assert winner(t, "/api/a/x") == "/api/*/x"       # glob first
+    assert winner(t, "/api/a/b/x") == r"/api/.*/x"   # then regex
+    assert winner(t, "/api/a/y") == "/api/*"          # then the catch-all
+    users = table("/api/users/*", r"/api/users/\d+")
+    assert winner(users, "/api/users/42") == r"/api/users/\d+"
+    assert winner(users, "/api/users/me") == "/api/users/*"
 
 
 def test_no_match() -> None:
