@@ -139,7 +139,7 @@ CATALOGUE = [
     BadConfig("negative max_age", "max_age=-1", "must not be negative", {"max_age": -1}),
     BadConfig("negative timedelta max_age", "max_age=datetime.timedelta(days=-1)",
               "must not be negative", {"max_age": timedelta(days=-1)}),
-    BadConfig("absurd max_age", "max_age=1000000000", "use at most 86400",
+    BadConfig("absurd max_age", "max_age=1000000000", "use 7200 or less",
               {"max_age": 10**9}),
     BadConfig("max_age as words", "max_age='ten'", "number of seconds (int) or a timedelta",
               {"max_age": "ten"}),
