@@ -54,6 +54,9 @@ EXTENSION_KEY = "crossorigin"
 LAYER_KEY = "flask_crossorigin.layer"
 _ALL_OPTIONS = tuple(OPTIONS_BY_NAME)
 _STATE_LOCK = threading.Lock()
+#: Bounds of the cache of policies by (endpoint, path): entries, and path length.
+CACHE_SIZE = 2048
+CACHE_PATH_LENGTH = 256
 _UNSEEN: Any = object()
 
 AppOrBlueprint = Union[Flask, Blueprint]
@@ -117,6 +120,9 @@ class CrossOriginState:
         self.table: ResourceTable[Policy] | None = None
         self.blueprint_tables: dict[str, ResourceTable[Policy]] = {}
         self._view_policies: dict[str, Policy | None] = {}
+        # Recent answers of policy_for by (endpoint, path): the request path's only
+        # lookup. Bounded; cleared whenever the configuration changes.
+        self._policies: dict[tuple[str | None, str], Policy | None] = {}
         app.wsgi_app = self._wrap(app.wsgi_app)  # type: ignore[method-assign,assignment]
         from .cli import register  # imported here: the CLI module imports this one
 
@@ -132,6 +138,7 @@ class CrossOriginState:
                 "to one CORS(app) call",
             )])
         self.table = compile_resources(self.app, options, "")
+        self._policies.clear()
         self.compile_views()
 
     def add_blueprint(self, name: str, options: Mapping[str, Any]) -> None:
@@ -141,6 +148,7 @@ class CrossOriginState:
                 "CORS is already applied to this blueprint; pass all options in one call",
             )])
         self.blueprint_tables[name] = compile_resources(self.app, options, f"blueprint {name!r} ")
+        self._policies.clear()
 
     def compile_views(self) -> None:
         """Compile the policies of ``@cross_origin`` views registered so far (fail early)."""
@@ -247,11 +255,13 @@ class CrossOriginState:
                 rule, _ = adapter.match(return_rule=True)
                 req.url_rule = rule
                 endpoint = rule.endpoint
-                if self.blueprint_tables:
-                    blueprints = req.blueprints
+                blueprints = req.blueprints
         except HTTPException:
             pass  # not found, method not allowed, redirect: the path's policy decides
-        policy = self.policy_for(req.path, endpoint, blueprints)
+        key = (endpoint, req.path)
+        policy = self._policies.get(key, _UNSEEN)
+        if policy is _UNSEEN:
+            policy = self._remember(key, blueprints)
         if policy is None or not policy.automatic_options:
             return None
         return answer_preflight(app, policy, environ)
@@ -260,16 +270,16 @@ class CrossOriginState:
         self, environ: WSGIEnvironment, status: str, headers: list[tuple[str, str]]
     ) -> None:
         """Add CORS headers to the header list of a response that is starting."""
-        req = environ.get("werkzeug.request")  # the request Flask routed
+        req: Any = environ.get("werkzeug.request")  # the request Flask routed
         rule = getattr(req, "url_rule", None)
-        if rule is not None:
-            blueprints = req.blueprints if self.blueprint_tables else []  # type: ignore[union-attr]
-            policy = self.policy_for(req.path, rule.endpoint, blueprints)  # type: ignore[union-attr]
-        else:
-            policy = self.policy_for(request_path(environ), None, [])
+        key = (rule.endpoint, req.path) if rule is not None else (None, request_path(environ))
+        try:
+            policy = self._policies[key]
+        except KeyError:
+            policy = self._remember(key, req.blueprints if rule is not None else [])
         if policy is None:
             return
-        found = _decide(policy, environ, int(status[:3]), headers)
+        found = _decide(policy, environ, status, headers)
         if found is None:
             return
         decision, vary_lines = found
@@ -284,6 +294,15 @@ class CrossOriginState:
                     headers.append(("Vary", merged))
         if decision.refusal is not None:
             _report(self.app, policy, decision, environ)
+
+    def _remember(self, key: tuple[str | None, str], blueprints: list[str]) -> Policy | None:
+        endpoint, path = key
+        policy = self.policy_for(path, endpoint, blueprints if self.blueprint_tables else [])
+        if len(path) <= CACHE_PATH_LENGTH:
+            if len(self._policies) >= CACHE_SIZE:
+                self._policies.clear()  # bounded: many distinct paths only cost a refill
+            self._policies[key] = policy
+        return policy
 
     def add_headers(self, response: BaseResponse) -> None:
         """Add the CORS headers for the current request to ``response``.
@@ -300,7 +319,7 @@ class CrossOriginState:
 
 
 def _decide(
-    policy: Policy, environ: WSGIEnvironment, status: int, headers: Iterable[tuple[str, str]]
+    policy: Policy, environ: WSGIEnvironment, status: str, headers: Iterable[tuple[str, str]]
 ) -> tuple[Decision, list[str]] | None:
     """The decision for a response with these headers, and its ``Vary`` lines.
 
@@ -315,7 +334,7 @@ def _decide(
             return None
         if lowered == "vary":
             vary_lines.append(value)
-    if status >= 400 and not policy.intercept_exceptions:
+    if not policy.intercept_exceptions and int(status[:3]) >= 400:
         return None
     if environ["REQUEST_METHOD"] == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
         # A preflight the view answered itself (automatic_options=False).
@@ -359,7 +378,7 @@ def add_cors_headers(
     app: Flask, response: BaseResponse, policy: Policy, environ: WSGIEnvironment
 ) -> None:
     """Add the CORS headers ``policy`` grants to a ``Response`` object."""
-    found = _decide(policy, environ, response.status_code, response.headers)
+    found = _decide(policy, environ, response.status, response.headers)
     if found is None:
         return
     decision, vary_lines = found

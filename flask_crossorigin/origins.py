@@ -80,7 +80,7 @@ def parse_request_origin(value: str) -> RequestOrigin | None:
 class OriginMatcher:
     """The compiled ``origins`` of one policy. Immutable once built."""
 
-    __slots__ = ("any_origin", "exact", "wildcards", "regexes", "callables", "entries")
+    __slots__ = ("any_origin", "exact", "wildcards", "regexes", "callables", "entries", "derived")
 
     def __init__(
         self,
@@ -99,6 +99,9 @@ class OriginMatcher:
         self.callables = callables
         #: The entries as configured, for people (CLI, reasons, docs).
         self.entries = entries
+        #: Answers precomputed from these origins by the policies that share them,
+        #: filled while policies are compiled and read-only afterwards.
+        self.derived: dict[object, object] = {}
 
     def check(self, origin: str, policy_name: str) -> Refusal | None:
         """``None`` when ``origin`` is allowed, else the :class:`Refusal` saying why."""

@@ -116,15 +116,32 @@ class Policy:
         self._wildcard_grant = Decision(
             ((ACAO, "*"),) + self._actual_static, self.actual_vary, None
         )
+        self._exact_grants = self._grants_for_listed_origins()
 
 
     def __repr__(self) -> str:
         return f"<Policy {self.name}>"
 
+    def _grants_for_listed_origins(self) -> dict[str, Decision]:
+        """The answer to each exactly listed origin, shared by every policy that
+        lists the same origins with the same headers (resources usually do)."""
+        key = ("grants", self._wildcard, self._actual_static, self.actual_vary)
+        grants = self.origins.derived.get(key)
+        if grants is None:
+            grants = self.origins.derived[key] = {
+                origin: self._wildcard_grant if self._wildcard else Decision(
+                    ((ACAO, origin),) + self._actual_static, self.actual_vary, None)
+                for origin in self.origins.exact
+            }
+        return grants  # type: ignore[return-value]
+
     def actual(self, origin: str | None) -> Decision:
         """The headers for an actual (non-preflight) response to a request from ``origin``."""
         if origin is None:
             return self._no_origin
+        grant = self._exact_grants.get(origin)
+        if grant is not None:
+            return grant  # the common case: a listed origin, answered in advance
         refusal = self.origins.check(origin, self.name)
         if refusal is not None:
             return Decision((), self.actual_vary, refusal)

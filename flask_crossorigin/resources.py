@@ -25,8 +25,8 @@ whatever the order they were declared in:
 Lookup does not scan the table: patterns are filed under the last ``/`` of their
 literal prefix, and a request only probes the prefixes of its path that end in a
 ``/`` at a length some bucket has, so its cost does not grow with the number of
-patterns, nor with the number of slashes in the path. Answers for recently
-seen paths are kept in a bounded cache.
+patterns, nor with the number of slashes in the path. (The extension keeps
+recent answers in a bounded cache in front of the table.)
 """
 
 from __future__ import annotations
@@ -39,9 +39,6 @@ T = TypeVar("T")
 _REGEX_SYNTAX = re.compile(r"[\\^$?{}\[\]|()]|\.[*+]")
 _META = set("\\.^$*+?{}[]|()")
 _KIND_RANK = {"glob": 0, "regex": 1, "prefix": 2}
-#: Bounds of the per-table cache of answers by path: entries, and path length.
-CACHE_SIZE = 2048
-CACHE_PATH_LENGTH = 256
 
 
 class ResourcePattern:
@@ -122,7 +119,6 @@ class ResourceTable(Generic[T]):
                 continue
             bucket = pattern.literal[: pattern.literal.rfind("/") + 1]
             buckets.setdefault(bucket, []).append((pattern.sort_key(order), pattern, value))
-        self._cache: dict[str, tuple[ResourcePattern, T] | None] = {}
         self._bucket_lengths = sorted({len(key) for key in buckets}, reverse=True)
         self._buckets = {
             key: tuple((pattern, value) for _, pattern, value in sorted(items, key=_first))
@@ -131,19 +127,6 @@ class ResourceTable(Generic[T]):
 
     def lookup(self, path: str) -> tuple[ResourcePattern, T] | None:
         """The most specific ``(pattern, value)`` matching ``path``, or ``None``."""
-        cache = self._cache
-        try:
-            return cache[path]
-        except KeyError:
-            pass
-        hit = self._find(path)
-        if len(path) <= CACHE_PATH_LENGTH:
-            if len(cache) >= CACHE_SIZE:
-                cache.clear()  # bounded: many distinct paths only cost a refill
-            cache[path] = hit
-        return hit
-
-    def _find(self, path: str) -> tuple[ResourcePattern, T] | None:
         exact = self._exact.get(path)
         if exact is not None:
             return exact

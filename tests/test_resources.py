@@ -146,16 +146,20 @@ def test_resource_options_override_app_options() -> None:
     assert allowed(app, "/public", "https://app.example") == "https://app.example"
 
 
-def test_lookup_cache_is_bounded_and_answers_like_the_table() -> None:
-    from flask_crossorigin import resources
+def test_the_policy_cache_is_bounded_and_answers_like_the_table() -> None:
+    from flask_crossorigin import extension
 
-    t = table("/api/*", r"/api/v\d+/.*")
-    for i in range(resources.CACHE_SIZE * 2):
-        assert winner(t, f"/api/v{i}/x") == r"/api/v\d+/.*"
-    assert len(t._cache) <= resources.CACHE_SIZE
-    long_path = "/api/" + "a" * resources.CACHE_PATH_LENGTH
-    assert winner(t, long_path) == "/api/*"
-    assert long_path not in t._cache
+    app = Flask(__name__)
+    CORS(app, resources={"/api/*": {}, r"/api/v\d+/.*": {"expose_headers": ["X-V"]}})
+    client = app.test_client()
+    state = app.extensions["crossorigin"]
+    for i in range(extension.CACHE_SIZE + 10):
+        response = client.get(f"/api/v{i}/x", headers={"Origin": "https://a.example"})
+        assert response.headers["Access-Control-Expose-Headers"] == "X-V"
+        assert 0 < len(state._policies) <= extension.CACHE_SIZE
+    long_path = "/api/" + "a" * extension.CACHE_PATH_LENGTH
+    assert client.get(long_path, headers={"Origin": "https://a.example"}).status_code == 404
+    assert (None, long_path) not in state._policies
 
 
 def test_lookup_probes_only_bucket_depths_so_many_slashes_cost_little() -> None:
