@@ -20,7 +20,7 @@ _NOT_IN_HEADER_LIST = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z, \t]")
 class HeaderListError(Exception):
     """``Access-Control-Request-Headers`` could not be read; ``code`` names the reason."""
 
-    def __init__(self, code: str, length: int = 0, count: int = 0) -> None:
+    def __init__(self, code: str, length: int = 0, count: str = "") -> None:
         super().__init__(code)
         self.code = code
         self.length = length
@@ -38,9 +38,11 @@ def parse_request_headers(value: str) -> list[str]:
     :data:`MAX_REQUEST_HEADERS_COUNT`, both checked in C before any Python loop.
     Raises :class:`HeaderListError` for a value that is too long or malformed.
     """
+    if len(value) > MAX_REQUEST_HEADERS_LENGTH:  # first: costs nothing, whatever the size
+        raise HeaderListError("headers-too-long", len(value), "not counted")
     commas = value.count(",")
-    if len(value) > MAX_REQUEST_HEADERS_LENGTH or commas >= MAX_REQUEST_HEADERS_COUNT:
-        raise HeaderListError("headers-too-long", len(value), commas + 1)
+    if commas >= MAX_REQUEST_HEADERS_COUNT:
+        raise HeaderListError("headers-too-long", len(value), str(commas + 1))
     if _NOT_IN_HEADER_LIST.search(value) is not None:
         raise HeaderListError("headers-malformed")
     names: list[str] = []

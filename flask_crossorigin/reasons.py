@@ -35,8 +35,8 @@ REASONS: dict[str, str] = {
         "Access-Control-Request-Headers is not a comma-separated list of header names"
     ),
     "headers-too-long": (
-        "Access-Control-Request-Headers is longer than {limit} (length {length}, "
-        "{count} names); refused without parsing"
+        "Access-Control-Request-Headers is longer than {limit} ({length} characters, "
+        "names: {count}); refused without parsing"
     ),
     "headers-not-allowed": (
         "the request header(s) {headers} are not in the allow_headers of {policy} "

@@ -327,7 +327,8 @@ def test_header_list_at_the_limit_is_parsed_in_bounded_work(clients: dict[str, A
     over = [work_of_request(client, acrh(longest + ",x-more" * k, origin), True)
             for k in (1, 100, 10_000)]
     assert max(over) < at_limit
-    assert over[0] == over[1] == over[2]
+    # Too many names: refused after one count; too long: refused before any.
+    assert over[2] <= over[0] == over[1]
 
 
 def test_parser_refuses_oversized_lists_before_splitting() -> None:
