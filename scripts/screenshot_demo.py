@@ -17,16 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from example_app.chromium import CHROMIUM  # noqa: E402
+from example_app.chromium import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS  # noqa: E402
 from example_app.servers import DemoServers, create_demo_servers  # noqa: E402
 
 CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *BASE_CHROMIUM_ARGS,
     "--hide-scrollbars",
     "--font-render-hinting=none",
 ]
@@ -44,7 +40,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "_static" / "demo.png")
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=CHROMIUM)
     parser.add_argument("--width", type=int, default=1400, help="viewport width in CSS pixels")
     args = parser.parse_args()
 

@@ -55,6 +55,22 @@ def build() -> Callable[..., Flask]:
     return make_app
 
 
+@pytest.fixture
+def formatted_reasons(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The codes of the refusals whose text gets formatted, in order."""
+    from flask_crossorigin.reasons import Refusal
+
+    formatted: list[str] = []
+    original = Refusal.message
+
+    def spy(self: Refusal) -> str:
+        formatted.append(self.code)
+        return original.fget(self)  # type: ignore[no-any-return,misc,attr-defined]
+
+    monkeypatch.setattr(Refusal, "message", property(spy))
+    return formatted
+
+
 def preflight(
     origin: str | None = TRUSTED, method: str = "PUT", headers: str | None = None, **extra: str
 ) -> dict[str, str]:

@@ -41,16 +41,9 @@ def test_a_path_with_crlf_cannot_forge_a_log_line(caplog: pytest.LogCaptureFixtu
 
 
 def test_nothing_is_formatted_when_debug_is_off(
-    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    caplog: pytest.LogCaptureFixture, formatted_reasons: list[str]
 ) -> None:
-    formatted: list[str] = []
-    original = Refusal.message
-
-    def spy(self: Refusal) -> str:
-        formatted.append(self.code)
-        return original.fget(self)  # type: ignore[no-any-return,misc]
-
-    monkeypatch.setattr(Refusal, "message", property(spy))
+    formatted = formatted_reasons
     client = make_app(origins=[TRUSTED]).test_client()
     with caplog.at_level(logging.INFO, logger="flask_crossorigin"):
         client.get("/api/data", headers={"Origin": "https://evil.example"})

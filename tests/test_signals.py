@@ -138,15 +138,8 @@ def test_the_signal_carries_request_data_raw_and_the_reason_escaped() -> None:
     assert "'https://a.example\\x7f'" in details["reason"]
 
 
-def test_nothing_is_formatted_without_receivers(monkeypatch: pytest.MonkeyPatch) -> None:
-    formatted: list[str] = []
-    original = Refusal.message
-
-    def spy(self: Refusal) -> str:
-        formatted.append(self.code)
-        return original.fget(self)  # type: ignore[no-any-return,misc]
-
-    monkeypatch.setattr(Refusal, "message", property(spy))
+def test_nothing_is_formatted_without_receivers(formatted_reasons: list[str]) -> None:
+    formatted = formatted_reasons
     app = make_app(origins=[TRUSTED])
     client = app.test_client()
     client.get("/api/data", headers={"Origin": EVIL})
@@ -240,16 +233,9 @@ def test_cors_on_a_blueprint_registers_the_signals_too() -> None:
 
 
 def test_another_apps_receiver_costs_this_app_no_formatting(
-    monkeypatch: pytest.MonkeyPatch,
+    formatted_reasons: list[str],
 ) -> None:
-    formatted: list[str] = []
-    original = Refusal.message
-
-    def spy(self: Refusal) -> str:
-        formatted.append(self.code)
-        return original.fget(self)  # type: ignore[no-any-return,misc]
-
-    monkeypatch.setattr(Refusal, "message", property(spy))
+    formatted = formatted_reasons
     app, other = make_app(origins=[TRUSTED]), make_app(origins=[TRUSTED])
     with recording(request_refused, other), recording(preflight_answered, other):
         client = app.test_client()

@@ -24,19 +24,14 @@ from typing import Any
 
 import pytest
 
+from example_app.chromium import CHROMIUM
+from example_app.chromium import CHROMIUM_ARGS as BASE_CHROMIUM_ARGS
 from example_app.request_log import LoggedRequest
 from example_app.servers import DemoServers, bind, create_demo_servers
 
-CHROMIUM = os.environ.get("CROSSORIGIN_CHROMIUM", "/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("CROSSORIGIN_REQUIRE_BROWSER", "") not in ("", "0")
 CHROMIUM_ARGS = [
-    "--no-sandbox",  # we may run as root
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *BASE_CHROMIUM_ARGS,
     "--disable-default-apps",
     "--disable-extensions",
     # Look-alike attacker hosts, all on loopback (*.localhost needs no rule).
