@@ -40,7 +40,7 @@ from .signals import (
     send_preflight_answered,
     send_refused,
 )
-from .wsgi import request_path
+from .wsgi import is_preflight, request_path
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -224,8 +224,7 @@ class CrossOriginState:
             environ: WSGIEnvironment, start_response: StartResponse
         ) -> Iterable[bytes]:
             environ[LAYER_KEY] = app  # tells @cross_origin views that this layer serves them
-            if (environ.get("REQUEST_METHOD") == "OPTIONS"
-                    and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ):
+            if is_preflight(environ):
                 answer = answer_early(environ)
                 if answer is not None:
                     return answer(environ, start_response)
@@ -336,14 +335,8 @@ def _decide(
             vary_lines.append(value)
     if not policy.intercept_exceptions and int(status[:3]) >= 400:
         return None
-    if environ["REQUEST_METHOD"] == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
-        # A preflight the view answered itself (automatic_options=False).
-        decision = policy.preflight(
-            environ.get("HTTP_ORIGIN"),
-            environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"],
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
-        )
+    if is_preflight(environ):
+        decision = policy.preflight_for(environ)  # one the view answered itself
     else:
         decision = policy.actual(environ.get("HTTP_ORIGIN"))
     return decision, vary_lines
@@ -351,12 +344,7 @@ def _decide(
 
 def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Response:
     """The extension's own answer to a preflight: 204 when granted, 403 when refused."""
-    decision = policy.preflight(
-        environ.get("HTTP_ORIGIN"),
-        environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"],
-        environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
-        environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
-    )
+    decision = policy.preflight_for(environ)
     refusal = decision.refusal
     response: Response = app.response_class(status=204 if refusal is None else 403)
     if refusal is not None and app.debug:
@@ -408,8 +396,7 @@ def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnviron
     refusal = decision.refusal
     if refusal is None:
         return
-    preflight = (environ.get("REQUEST_METHOD") == "OPTIONS"
-                 and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ)
+    preflight = is_preflight(environ)
     kind = "preflight" if preflight else "request"
     # In debug mode a refused preflight is logged where the developer sees it.
     level = logging.WARNING if preflight and app.debug else logging.DEBUG

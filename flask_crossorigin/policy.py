@@ -149,6 +149,15 @@ class Policy:
             return self._wildcard_grant
         return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
 
+    def preflight_for(self, environ: dict[str, Any]) -> Decision:
+        """:meth:`preflight` for the request in a WSGI environ."""
+        return self.preflight(
+            environ.get("HTTP_ORIGIN"),
+            environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"],
+            environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
+            environ.get("HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK"),
+        )
+
     def preflight(
         self,
         origin: str | None,

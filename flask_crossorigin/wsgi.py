@@ -17,3 +17,9 @@ def request_path(environ: dict[str, Any]) -> str:
     if not raw.isascii():
         raw = raw.encode("latin1").decode("utf-8", "replace")  # WSGI's latin-1 transport
     return "/" + raw.lstrip("/")
+
+
+def is_preflight(environ: dict[str, Any]) -> bool:
+    """A CORS preflight: ``OPTIONS`` with ``Access-Control-Request-Method``."""
+    return (environ.get("REQUEST_METHOD") == "OPTIONS"
+            and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ)
