@@ -27,6 +27,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from werkzeug.datastructures import Headers
 
+from .errors import ConfigurationError
 from .extension import EXTENSION_KEY, CrossOriginState, PolicySource
 from .origins import _UNESCAPED_DOT  # the same test as the warning at start-up
 from .policy import ACAC, ACAH, ACAM, ACAO, Policy
@@ -78,7 +79,17 @@ WARNINGS: dict[str, str] = {
     ),
 }
 
-cli = AppGroup("cors", help="Explain the CORS policies of this app and what they decide.")
+class _CorsGroup(AppGroup):
+    """Reports a configuration that cannot be compiled as a one-paragraph error, not a trace."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigurationError as error:
+            raise click.ClickException(str(error)) from error
+
+
+cli = _CorsGroup("cors", help="Explain the CORS policies of this app and what they decide.")
 
 
 def register(app: Flask) -> None:

@@ -514,3 +514,20 @@ def test_example_app_through_the_flask_command() -> None:
     )
     assert check.returncode == 1, check.stderr
     assert check.stdout.startswith("blocked: the origin 'https://evil.test' matches none")
+
+
+def test_a_configuration_that_cannot_compile_is_an_error_not_a_traceback() -> None:
+    app = Flask(__name__)
+    CORS(app, resources={})
+
+    @app.route("/x")
+    @cross_origin(supports_credentials=True)  # with the default origins='*': refused
+    def x() -> str:
+        return "x"
+
+    for command in (["lint"], ["routes"]):
+        result = run(app, *command)
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: 1 problem in the CORS configuration:")
+        assert "supports_credentials=True" in result.output
+        assert "Traceback" not in result.output
