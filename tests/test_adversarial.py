@@ -26,12 +26,14 @@ from flask import Flask, jsonify
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import flask_crossorigin
 from flask_crossorigin import CORS
 from flask_crossorigin.headers import HeaderListError, parse_request_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
-PACKAGE = str(ROOT / "flask_crossorigin")
+# Where the package under test lives: the checkout, or site-packages under tox.
+PACKAGE = str(Path(flask_crossorigin.__file__).resolve().parent)
 TRUSTED = "https://trusted.example.com"
 
 # -- the policies under attack ------------------------------------------------------------------
