@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union, cast
 
-from flask import Blueprint, Flask, Request, Response, current_app, request
+from flask import Blueprint, Flask, Request, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -524,19 +524,10 @@ def _unique(problems: list[Problem]) -> list[Problem]:
     return unique
 
 
-def current_state() -> CrossOriginState | None:
-    """The extension's state for the current app, if ``CORS`` was initialised on it."""
-    state: CrossOriginState | None = current_app.extensions.get(EXTENSION_KEY)
-    return state
-
-
-
-
 __all__ = [
     "CORS",
     "CrossOriginState",
     "PolicySource",
     "answer_preflight",
     "add_cors_headers",
-    "current_state",
 ]

@@ -11,7 +11,6 @@ values never reach a regex or a user's callable.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Union
 
@@ -404,7 +403,3 @@ def _public_suffixes() -> PublicSuffixList:
     # accept_unknown=False: names outside the list, such as 'localhost' or 'test',
     # are not public suffixes, so '*.localhost' stays usable for development.
     return PublicSuffixList(accept_unknown=False)
-
-
-def describe(entries: Iterable[str]) -> str:
-    return ", ".join(entries) or "(none)"
