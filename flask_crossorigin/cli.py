@@ -5,7 +5,7 @@ The group is added to ``app.cli`` when the extension is registered on the app
 ``init_app``), so it appears as ``flask --app APP cors``:
 
 * ``routes`` lists every URL rule with its policy and where the policy comes from;
-* ``check`` sends a request through the app (routing, hooks, the extension) with
+* ``check`` sends a request through the app (routing, hooks, the extension's layer) with
   Flask's test client and judges the response the way a browser does;
 * ``lint`` warns about valid but risky policies.
 
@@ -290,8 +290,8 @@ def check_request(
     Without ``preflight``, a preflight is sent first when the browser would send
     one, and the actual request only when the preflight passes. With it, only
     the preflight is sent. The actual request runs the view for GET, HEAD and
-    OPTIONS, or with ``send``; otherwise only the extension's hook answers it
-    (a view that changes data is not run by a check).
+    OPTIONS, or with ``send``; otherwise the extension only adds its headers to an
+    empty answer (a view that changes data is not run by a check).
     """
     method = normalize_method(method)
     parsed = [parse_header(spec) for spec in headers]
@@ -391,7 +391,7 @@ def _send_actual(
     if send or method.upper() in _SAFE_METHODS:
         _send(app, exchange)
         return exchange
-    # Run the extension's own hook on an empty response, with the request routed as usual.
+    # Add the extension's headers to an empty response, with the request routed as usual.
     exchange.view_run = False
     with app.test_request_context(path, method=method, headers=exchange.request_headers):
         response = app.response_class()

@@ -64,7 +64,7 @@ VERDICTS: dict[str, str] = {
     ),
     "no-allow-origin": (
         "the response has no Access-Control-Allow-Origin header although {policy} applies "
-        "to {path}; a view or an after_request hook may have removed it"
+        "to {path}; a WSGI middleware around the app may have removed it"
     ),
     "allow-origin-multiple": (
         "the response has {count} Access-Control-Allow-Origin headers; browsers accept "
