@@ -32,7 +32,19 @@ recent answers in a bounded cache in front of the table.)
 from __future__ import annotations
 
 import re
-from typing import Generic, TypeVar
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+from .errors import ConfigurationError, Problem
+from .options import (
+    OPTIONS_BY_NAME,
+    POLICY_OPTIONS,
+    Layer,
+    options_from_config,
+    unknown_option_problems,
+)
+from .origins import MatcherCache
+from .policy import Policy, build_policy
 
 T = TypeVar("T")
 
@@ -147,3 +159,100 @@ class ResourceTable(Generic[T]):
 
 def _first(item: tuple[tuple[int, int, int, int], ResourcePattern, T]) -> tuple[int, int, int, int]:
     return item[0]
+
+
+# -- compiling a resources option into a table -------------------------------------------
+
+def compile_resources(
+    app_config: Mapping[str, Any], options: Mapping[str, Any], label: str
+) -> ResourceTable[Policy]:
+    """Compile ``resources`` with an app's config and the extension's options into a table.
+
+    Raises :class:`ConfigurationError` listing every problem.
+    """
+    config = options_from_config(app_config)
+    default = OPTIONS_BY_NAME["resources"].default
+    if "resources" in options:
+        resources, source = options["resources"], f"{label}CORS()"
+    elif "resources" in config:
+        resources, source = config["resources"], "app.config['CORS_RESOURCES']"
+    else:
+        resources, source = default, "default"
+    base: list[Layer] = [("app.config", config), (f"{label}CORS()", options)]
+    problems: list[Problem] = []
+    entries: list[tuple[ResourcePattern, Policy]] = []
+    matchers = MatcherCache()
+    for pattern, resource_options in _resource_items(resources, source, problems):
+        where = f"{label}resources[{_pattern_text(pattern)!r}]"
+        problems.extend(unknown_option_problems(resource_options, where, POLICY_OPTIONS))
+        try:
+            compiled = ResourcePattern(pattern)
+        except re.error as error:
+            problems.append(Problem(where, "pattern", _pattern_text(pattern),
+                                    f"is not a valid regular expression ({error})"))
+            continue
+        layers = [*base, (where, resource_options)]
+        policy, policy_problems = build_policy(where, layers, matchers=matchers)
+        problems.extend(policy_problems)
+        if policy is not None:
+            entries.append((compiled, policy))
+    problems = _unique(problems)
+    if problems:
+        raise ConfigurationError(problems)
+    return ResourceTable(entries)
+
+
+def _resource_items(
+    resources: Any, where: str, problems: list[Problem]
+) -> list[tuple[str | re.Pattern[str], Mapping[str, Any]]]:
+    if isinstance(resources, (str, re.Pattern)):
+        return [(resources, {})]
+    if isinstance(resources, Mapping):
+        items = []
+        for pattern, resource_options in resources.items():
+            if resource_options is None:
+                resource_options = {}
+            if not isinstance(resource_options, Mapping):
+                problems.append(Problem(
+                    where, "resources", {pattern: resource_options},
+                    "each pattern maps to a dict of options, e.g. {'/api/*': {'origins': [...]}}",
+                ))
+                continue
+            items.append((pattern, resource_options))
+        return [item for item in items if _check_pattern(item[0], where, problems)]
+    if isinstance(resources, (list, tuple)):
+        return [(p, {}) for p in resources if _check_pattern(p, where, problems)]
+    problems.append(Problem(
+        where, "resources", resources,
+        "must be a dict of pattern -> options, a list of patterns, a pattern or a regex",
+    ))
+    return []
+
+
+def _check_pattern(pattern: Any, where: str, problems: list[Problem]) -> bool:
+    if isinstance(pattern, re.Pattern) and isinstance(pattern.pattern, str):
+        return True
+    if isinstance(pattern, str) and pattern:
+        if pattern == "*" or pattern.startswith(("/", "^", "(", ".", "[")):
+            return True
+        problems.append(Problem(where, "resources", pattern,
+                                f"a path pattern starts with '/'; write '/{pattern}'"))
+        return False
+    problems.append(Problem(where, "resources", pattern,
+                            "a path pattern is a non-empty string or a compiled regex"))
+    return False
+
+
+def _pattern_text(pattern: str | re.Pattern[str]) -> str:
+    return pattern.pattern if isinstance(pattern, re.Pattern) else pattern
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    # The same app-wide value is checked once per resource; report it once.
+    seen: set[str] = set()
+    unique = []
+    for problem in problems:
+        if str(problem) not in seen:
+            seen.add(str(problem))
+            unique.append(problem)
+    return unique
