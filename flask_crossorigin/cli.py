@@ -1,11 +1,11 @@
 """``flask cors``: which policy applies where, what a request gets and why, risky settings.
 
-The group is added to ``app.cli`` when the extension is registered on the app
-(``CORS(app)``, ``CORS(blueprint)`` once the blueprint is registered, or
-``init_app``), so it appears as ``flask --app APP cors``:
+The group is declared under the ``flask.commands`` entry point (Flask's CLI plugin
+convention), so ``flask --app APP cors`` exists for every app, including apps
+that only use ``@cross_origin``:
 
 * ``routes`` lists every URL rule with its policy and where the policy comes from;
-* ``check`` sends a request through the app (routing, hooks, the extension's layer) with
+* ``check`` sends a request through the app (routing, hooks, the extension's hooks) with
   Flask's test client and judges the response the way a browser does;
 * ``lint`` warns about valid but risky policies.
 
@@ -92,14 +92,15 @@ class _CorsGroup(AppGroup):
 cli = _CorsGroup("cors", help="Explain the CORS policies of this app and what they decide.")
 
 
-def register(app: Flask) -> None:
-    """Add the ``cors`` group to ``app.cli`` (unless the app has a ``cors`` command of its own)."""
-    if "cors" not in app.cli.commands:
-        app.cli.add_command(cli)
+def state_of(app: Flask) -> CrossOriginState:
+    """The app's CORS state; for an app without ``CORS(app)``, one that only knows the
+    ``@cross_origin`` views (built for the command, never registered on the app)."""
+    state = app.extensions.get(EXTENSION_KEY)
+    return cast(CrossOriginState, state) if state is not None else CrossOriginState(app)
 
 
 def _state() -> CrossOriginState:
-    return cast(CrossOriginState, current_app.extensions[EXTENSION_KEY])
+    return state_of(_app())
 
 
 def _app() -> Flask:
@@ -127,7 +128,7 @@ def route_rows(app: Flask) -> list[dict[str, Any]]:
     another policy (an exact path, or a pattern more specific than the rule's
     fixed prefix).
     """
-    state: CrossOriginState = app.extensions[EXTENSION_KEY]
+    state = state_of(app)
     rows = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
         path = rule.rule
@@ -367,7 +368,7 @@ def _explain_path(app: Flask, path: str, method: str) -> tuple[Policy | None, st
         endpoint = rule.endpoint if rule is not None else None
         blueprints = ctx.request.blueprints if rule is not None else []
         request_path = ctx.request.path
-    policy = cast(CrossOriginState, app.extensions[EXTENSION_KEY]).policy_for(
+    policy = state_of(app).policy_for(
         request_path, endpoint, blueprints
     )
     return policy, request_path
@@ -396,7 +397,7 @@ def _send_actual(
     with app.test_request_context(path, method=method, headers=exchange.request_headers):
         response = app.response_class()
         del response.headers["Content-Type"]  # no body: only what the extension adds
-        cast(CrossOriginState, app.extensions[EXTENSION_KEY]).add_headers(response)
+        state_of(app).add_headers(response)
     exchange.status = response.status
     exchange.response_headers = list(response.headers.items())
     return exchange
@@ -431,7 +432,7 @@ def _judge_actual(
         if policy is None:
             return Verdict("no-policy", path=path).message
         status = int(exchange.status.split(" ", 1)[0])
-        if status >= 400 and not policy.intercept_exceptions:
+        if status >= 500 and not policy.intercept_exceptions:
             return Verdict("error-not-intercepted", status=exchange.status,
                            policy=policy.name).message
         return Verdict("no-allow-origin", policy=policy.name, path=path).message
@@ -620,4 +621,4 @@ def lint_command() -> None:
     click.echo(f"no warnings ({checked})")
 
 
-__all__ = ["WARNINGS", "check_request", "cli", "lint_policy", "register", "route_rows"]
+__all__ = ["WARNINGS", "check_request", "cli", "lint_policy", "route_rows", "state_of"]

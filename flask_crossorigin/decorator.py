@@ -11,9 +11,15 @@ from flask import Flask, Request, current_app, request
 from flask.typing import ResponseReturnValue
 
 from .errors import ConfigurationError
-from .extension import LAYER_KEY, add_cors_headers, answer_preflight, install_layer
+from .extension import (
+    EXTENSION_KEY,
+    add_cors_headers,
+    answer_preflight,
+    decorator_policy,
+    preflight_rule,
+)
 from .options import POLICY_OPTIONS, options_from_config, unknown_option_problems
-from .policy import Policy, build_policy, compile_policy
+from .policy import Policy, build_policy, compile_policy, is_preflight
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,11 +65,13 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
     the decorator's arguments; the result replaces any app or blueprint policy
     for this route. Put it below ``@app.route``.
 
-    The decorated view's responses, error responses included, get their
-    headers from the extension's WSGI layer, and its preflights are answered
-    there, before ``before_request`` hooks run. Without ``CORS(app)``, the
-    decorator installs that layer (with no app-wide policy) on the view's first
-    request, and answers that first request itself.
+    With ``CORS(app)`` (or ``CORS(blueprint)``) on the app, the extension's
+    request hooks find this policy by endpoint: they answer the view's
+    preflights before ``before_request`` hooks run and add headers to all its
+    responses, error responses included. Without it, the view answers its own
+    preflights and adds headers to the responses it returns, after the app's
+    ``before_request`` hooks ran (as flask-cors's decorator does);
+    ``CORS(app, resources={})`` moves the preflights before the hooks.
     """
     problems = unknown_option_problems(options, "@cross_origin()", POLICY_OPTIONS)
     if problems:
@@ -72,24 +80,20 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
     def decorator(view: F) -> F:
         name = getattr(view, "__qualname__", repr(view)).rpartition("<locals>.")[2]
         spec = ViewPolicy(name, options)
-
         automatic = spec.automatic_options
 
-        def early(req: Request) -> tuple[Flask, ResponseReturnValue | None]:
-            """Without the layer: install it for later requests; answer OPTIONS here."""
-            app = cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
-            if LAYER_KEY in req.environ:  # a plain OPTIONS, under the layer
-                return app, app.make_default_options_response()
-            install_layer(app)
+        def early(app: Flask, req: Request) -> ResponseReturnValue | None:
+            """The answer to an OPTIONS request routed to the view, or ``None`` to run it."""
             if req.method != "OPTIONS" or not automatic:
-                return app, None
-            if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in req.environ:
-                return app, answer_preflight(app, spec.policy_for(app), req.environ)
-            response = app.make_default_options_response()
-            add_cors_headers(app, response, spec.policy_for(app), req.environ)
-            return app, response
+                return None
+            if EXTENSION_KEY in app.extensions:
+                # The hooks answered preflights already; a plain OPTIONS gets Flask's answer.
+                return app.make_default_options_response()
+            return answer_alone(app, req, spec)
 
         def late(app: Flask, req: Request, rv: ResponseReturnValue) -> ResponseReturnValue:
+            if EXTENSION_KEY in app.extensions:
+                return rv  # the after_request hook adds the headers
             response = app.make_response(rv)
             add_cors_headers(app, response, spec.policy_for(app), req.environ)
             return response
@@ -98,10 +102,9 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
         if inspect.iscoroutinefunction(view):
             @functools.wraps(view)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                app = cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
                 req = request._get_current_object()  # type: ignore[attr-defined]
-                if LAYER_KEY in req.environ and (req.method != "OPTIONS" or not automatic):
-                    return await view(*args, **kwargs)
-                app, answer = early(req)
+                answer = early(app, req)
                 if answer is not None:
                     return answer
                 return late(app, req, await view(*args, **kwargs))
@@ -110,12 +113,9 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
         else:
             @functools.wraps(view)
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+                app = cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
                 req = request._get_current_object()  # type: ignore[attr-defined]
-                # Served by the extension's WSGI layer: it answers preflights and adds
-                # this view's headers, so the view just runs.
-                if LAYER_KEY in req.environ and (req.method != "OPTIONS" or not automatic):
-                    return view(*args, **kwargs)
-                app, answer = early(req)
+                answer = early(app, req)
                 if answer is not None:
                     return answer
                 return late(app, req, view(*args, **kwargs))
@@ -123,12 +123,34 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
             wrapper = sync_wrapper
 
         wrapper.__cross_origin__ = spec  # type: ignore[union-attr]
-        if spec.automatic_options:
-            # Route OPTIONS to the view, so the decorator sees preflights even
-            # when the extension is not initialised on the app.
+        if automatic:
+            # Route OPTIONS to the view, so that it sees its preflights when the
+            # extension's hooks are not on the app.
             methods = set(getattr(view, "required_methods", ())) | {"OPTIONS"}
             wrapper.required_methods = methods  # type: ignore[union-attr]
             wrapper.provide_automatic_options = False  # type: ignore[union-attr]
         return cast(F, wrapper)
 
     return decorator
+
+
+def answer_alone(app: Flask, req: Request, spec: ViewPolicy) -> ResponseReturnValue:
+    """A decorated view's answer to ``OPTIONS`` when the extension is not on the app.
+
+    A preflight is judged by the ``@cross_origin`` policy of the view its
+    requested method reaches, which need not be this one; a plain ``OPTIONS``
+    gets Flask's answer with this view's headers.
+    """
+    response = app.make_default_options_response()
+    if not is_preflight(req.environ):
+        add_cors_headers(app, response, spec.policy_for(app), req.environ)
+        return response
+    found = preflight_rule(req)
+    rule = found[0] if found is not None else None
+    policy = decorator_policy(app, rule.endpoint) if rule is not None else None
+    if policy is None:
+        return response  # no policy covers the requested method: nothing is granted
+    if policy.automatic_options:
+        return answer_preflight(app, policy, req.environ)
+    add_cors_headers(app, response, policy, req.environ)
+    return response

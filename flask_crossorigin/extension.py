@@ -1,12 +1,17 @@
-"""Where Flask is wired in: the ``CORS`` extension, its per-app state and its WSGI layer.
+"""Where Flask is wired in: the ``CORS`` extension, its per-app state and its request hooks.
 
-The extension wraps ``app.wsgi_app`` once per app. A preflight for a path under
-a policy is answered there, before Flask dispatches the request, so before any
-``before_request`` hook (authentication) or view runs. Every other response
-gets its CORS headers as it starts, after the app and all its
-``after_request`` hooks produced it, error responses included. Both steps
-only look up precompiled policies, and add headers to WSGI's plain header
-list, which costs a fraction of going through a ``Response`` object.
+``CORS(app)`` registers two of Flask's own request hooks, once per app:
+
+* a ``before_request`` function, placed first among the app's, that answers
+  CORS preflights for paths under a policy. It runs inside the app and request
+  context, after the app's WSGI middleware and Flask's routing, and before any
+  other ``before_request`` hook (authentication) or view. A preflight is judged
+  by the policy of the rule its *requested* method reaches
+  (``Access-Control-Request-Method``), not by the rule ``OPTIONS`` reaches;
+* an ``after_request`` function, run after the app's own, that adds CORS
+  headers to every other response, error responses included.
+
+Both only look up policies compiled at start-up. Nothing wraps ``app.wsgi_app``.
 """
 
 from __future__ import annotations
@@ -15,18 +20,18 @@ import logging
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union, cast
+from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, Flask, Request, Response, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, Flask, Request, Response, got_request_exception, request
+from flask.globals import request_ctx
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import ConfigurationError, Problem
-from .headers import merged_vary
-from .options import (
-    OPTIONS_BY_NAME,
-    unknown_option_problems,
-)
-from .policy import Decision, Policy
+from .headers import is_token, merged_vary
+from .options import OPTIONS_BY_NAME, unknown_option_problems
+from .policy import Decision, Policy, is_preflight
 from .reasons import escape, logger
 from .resources import ResourcePattern, ResourceTable, compile_resources
 from .signals import (
@@ -35,24 +40,29 @@ from .signals import (
     send_preflight_answered,
     send_refused,
 )
-from .wsgi import is_preflight, request_path
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment
     from flask.blueprints import BlueprintSetupState
+    from werkzeug.routing import MapAdapter, Rule
 
 #: The key of the per-app state in ``app.extensions``.
 EXTENSION_KEY = "crossorigin"
-#: Set in the WSGI environ (to the app) when the extension's layer serves the request.
-LAYER_KEY = "flask_crossorigin.layer"
+#: Set in the WSGI environ when the extension answered the request's preflight itself.
+ANSWERED_KEY = "flask_crossorigin.answered"
+#: Set in the WSGI environ when Flask handles an unhandled exception of the request.
+UNHANDLED_KEY = "flask_crossorigin.unhandled"
 _ALL_OPTIONS = tuple(OPTIONS_BY_NAME)
 _STATE_LOCK = threading.Lock()
 #: Bounds of the cache of policies by (endpoint, path): entries, and path length.
 CACHE_SIZE = 2048
 CACHE_PATH_LENGTH = 256
 _UNSEEN: Any = object()
+# What routing may leave behind and a preflight still be answered: the path has no
+# rule, no rule for OPTIONS, or a redirect (resolved to its target's rule).
+_ROUTING_OUTCOMES = (NotFound, MethodNotAllowed, RequestRedirect)
 
 AppOrBlueprint = Union[Flask, Blueprint]
 
@@ -107,7 +117,8 @@ class CrossOriginState:
     """Everything one app knows about CORS, kept in ``app.extensions['crossorigin']``.
 
     Holds the compiled resource table of the app, those of blueprints, and a
-    cache of the policies of ``@cross_origin`` views by endpoint.
+    cache of the policies of ``@cross_origin`` views by endpoint. Creating it
+    changes nothing on the app; :meth:`register` adds the request hooks.
     """
 
     def __init__(self, app: Flask) -> None:
@@ -118,10 +129,16 @@ class CrossOriginState:
         # Recent answers of policy_for by (endpoint, path): the request path's only
         # lookup. Bounded; cleared whenever the configuration changes.
         self._policies: dict[tuple[str | None, str], Policy | None] = {}
-        app.wsgi_app = self._wrap(app.wsgi_app)  # type: ignore[method-assign,assignment]
-        from .cli import register  # imported here: the CLI module imports this one
 
-        register(app)  # the `flask cors` commands
+    def register(self) -> None:
+        """Add the extension's hooks to the app (once, from :func:`_state_for`)."""
+        app = self.app
+        # First among the app's before_request functions: before authentication hooks.
+        app.before_request_funcs.setdefault(None, []).insert(0, self.answer_preflight)
+        # Flask calls after_request functions in reverse order: the first one runs last,
+        # after the app's own hooks set (or removed) headers.
+        app.after_request_funcs.setdefault(None, []).insert(0, self.add_response_headers)
+        got_request_exception.connect(_mark_unhandled, app, weak=False)
 
     # -- configuration -------------------------------------------------------------
 
@@ -157,13 +174,11 @@ class CrossOriginState:
             return self._view_policies[endpoint]
         except KeyError:
             pass
-        view = self.app.view_functions.get(endpoint)
-        spec = getattr(view, "__cross_origin__", None)
-        policy = spec.policy_for(self.app) if spec is not None else None
+        policy = decorator_policy(self.app, endpoint)
         self._view_policies[endpoint] = policy
         return policy
 
-    # -- per request -----------------------------------------------------------------
+    # -- which policy applies ------------------------------------------------------------
 
     def policy_for(
         self,
@@ -210,118 +225,151 @@ class CrossOriginState:
         source = PolicySource()
         return self.policy_for(path, endpoint, blueprints, source), source
 
-    # -- per request: the WSGI layer ---------------------------------------------------
-
-    def _wrap(self, wsgi_app: WSGIApplication) -> WSGIApplication:
-        answer_early = self._answer_preflight
-        decorate = self._decorate
-        app = self.app
-
-        def cors_wsgi_app(
-            environ: WSGIEnvironment, start_response: StartResponse
-        ) -> Iterable[bytes]:
-            environ[LAYER_KEY] = app  # tells @cross_origin views that this layer serves them
-            if is_preflight(environ):
-                answer = answer_early(environ)
-                if answer is not None:
-                    return answer(environ, start_response)
-
-            def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-                decorate(environ, status, headers)
-                return start_response(status, headers, exc_info)
-
-            return wsgi_app(environ, start)
-
-        cors_wsgi_app.__wrapped__ = wsgi_app  # type: ignore[attr-defined]
-        return cors_wsgi_app
-
-    def _answer_preflight(self, environ: WSGIEnvironment) -> Response | None:
-        """Answer a preflight before Flask dispatches it, or ``None`` to let Flask have it.
-
-        The request is routed here (only preflights pay for it) so that the
-        policies of ``@cross_origin`` views and blueprints apply.
-        """
-        app = self.app
-        req = app.request_class(environ)
-        endpoint = None
-        blueprints: list[str] = []
+    def policy_of_rule(self, rule: Rule | None, path: str) -> Policy | None:
+        """The policy of a request to ``path`` that reaches ``rule`` (``None``: no rule)."""
+        key = (rule.endpoint, path) if rule is not None else (None, path)
         try:
-            adapter = app.create_url_adapter(req)
-            if adapter is not None:
-                rule, _ = adapter.match(return_rule=True)
-                req.url_rule = rule
-                endpoint = rule.endpoint
-                blueprints = req.blueprints
-        except HTTPException:
-            pass  # not found, method not allowed, redirect: the path's policy decides
-        key = (endpoint, req.path)
-        policy = self._policies.get(key, _UNSEEN)
-        if policy is _UNSEEN:
-            policy = self._remember(key, blueprints)
-        if policy is None or not policy.automatic_options:
-            return None
-        return answer_preflight(app, policy, environ)
-
-    def _decorate(
-        self, environ: WSGIEnvironment, status: str, headers: list[tuple[str, str]]
-    ) -> None:
-        """Add CORS headers to the header list of a response that is starting."""
-        req: Any = environ.get("werkzeug.request")  # the request Flask routed
-        rule = getattr(req, "url_rule", None)
-        key = (rule.endpoint, req.path) if rule is not None else (None, request_path(environ))
-        try:
-            policy = self._policies[key]
+            return self._policies[key]
         except KeyError:
-            policy = self._remember(key, req.blueprints if rule is not None else [])
-        if policy is None:
-            return
-        found = _decide(policy, environ, status, headers)
-        if found is None:
-            return
-        decision, vary_lines = found
-        headers.extend(decision.headers)
-        if decision.vary:
-            if not vary_lines:
-                headers.append(("Vary", ", ".join(decision.vary)))
-            else:
-                merged = merged_vary(vary_lines, decision.vary)
-                if merged is not None:
-                    headers[:] = [h for h in headers if h[0].lower() != "vary"]
-                    headers.append(("Vary", merged))
-        if decision.refusal is not None:
-            _report(self.app, policy, decision, environ)
-
-    def _remember(self, key: tuple[str | None, str], blueprints: list[str]) -> Policy | None:
-        endpoint, path = key
-        policy = self.policy_for(path, endpoint, blueprints if self.blueprint_tables else [])
+            pass
+        blueprints = _blueprints_of(rule.endpoint) if rule is not None else []
+        policy = self.policy_for(path, key[0], blueprints if self.blueprint_tables else [])
         if len(path) <= CACHE_PATH_LENGTH:
             if len(self._policies) >= CACHE_SIZE:
                 self._policies.clear()  # bounded: many distinct paths only cost a refill
             self._policies[key] = policy
         return policy
 
+    # -- the request hooks -----------------------------------------------------------------
+
+    def answer_preflight(self) -> Response | None:
+        """``before_request``: answer a preflight, or ``None`` to let Flask dispatch it.
+
+        Answered here: preflights whose ``OPTIONS`` would get Flask's automatic
+        answer (or reach a ``@cross_origin`` view), under a policy with
+        ``automatic_options``. A view that handles ``OPTIONS`` itself answers
+        its own preflights; the response then gets headers in ``after_request``.
+        """
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        if not is_preflight(req.environ):
+            return None
+        own = req.url_rule  # the rule OPTIONS reached
+        if own is not None and not getattr(own, "provide_automatic_options", False):
+            view_policy = self.view_policy(own.endpoint)
+            if view_policy is None or not view_policy.automatic_options:
+                return None  # the view answers OPTIONS itself
+        found = preflight_rule(req)
+        if found is None:
+            return None  # routing failed in a way Flask must answer (a 400, say)
+        policy = self.policy_of_rule(found[0], req.path)
+        if policy is None or not policy.automatic_options:
+            return None
+        req.environ[ANSWERED_KEY] = True
+        return answer_preflight(self.app, policy, req.environ)
+
+    def add_response_headers(self, response: BaseResponse) -> BaseResponse:
+        """``after_request``: add the CORS headers of the request's policy to ``response``."""
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
+        rule = req.url_rule
+        if is_preflight(environ):
+            if ANSWERED_KEY in environ:
+                return response  # the extension's own preflight answer
+            found = preflight_rule(req)
+            if found is None:
+                return response
+            rule = found[0]
+        elif rule is None and req.routing_exception is not None:
+            rule = _redirect_rule(req)
+        policy = self.policy_of_rule(rule, req.path)
+        if policy is not None:
+            add_cors_headers(self.app, response, policy, environ)
+        return response
+
     def add_headers(self, response: BaseResponse) -> None:
         """Add the CORS headers for the current request to ``response``.
 
-        What the WSGI layer does as a response starts, for a ``Response`` object
-        inside a request context (tools such as ``flask cors check``).
+        What the ``after_request`` hook does, for tools that build a response
+        themselves inside a request context (``flask cors check``).
         """
-        req: Request = request._get_current_object()  # type: ignore[attr-defined]
-        rule = req.url_rule
-        blueprints = req.blueprints if rule is not None and self.blueprint_tables else []
-        policy = self.policy_for(req.path, rule.endpoint if rule else None, blueprints)
-        if policy is not None:
-            add_cors_headers(self.app, response, policy, req.environ)
+        self.add_response_headers(response)
+
+
+def _mark_unhandled(app: Flask, **_: Any) -> None:
+    # got_request_exception: Flask is about to answer an unhandled exception (a 500).
+    request.environ[UNHANDLED_KEY] = True
+
+
+def _blueprints_of(endpoint: str) -> list[str]:
+    """The blueprints of an endpoint, innermost first, as ``request.blueprints`` lists them."""
+    name = endpoint.rpartition(".")[0]
+    chain = []
+    while name:
+        chain.append(name)
+        name = name.rpartition(".")[0]
+    return chain
+
+
+def decorator_policy(app: Flask, endpoint: str) -> Policy | None:
+    """The compiled ``@cross_origin`` policy of a view, or ``None`` for another view."""
+    spec = getattr(app.view_functions.get(endpoint), "__cross_origin__", None)
+    return spec.policy_for(app) if spec is not None else None
+
+
+def preflight_rule(req: Request) -> tuple[Rule | None] | None:
+    """The rule a preflight's requested method reaches at its URL, as a 1-tuple.
+
+    ``(None,)`` when no rule does (the path's resource policy decides), ``None``
+    when routing failed in a way that Flask must answer (an untrusted ``Host``).
+    A slash redirect is followed to the rule of its target, as a browser never
+    follows a redirected preflight. A malformed requested method is not
+    routed: the rule ``OPTIONS`` reached stands in, and the policy refuses it.
+    """
+    exception = req.routing_exception
+    adapter: MapAdapter | None = request_ctx.url_adapter
+    if adapter is None or (exception is not None and not isinstance(exception, _ROUTING_OUTCOMES)):
+        return None
+    method = req.environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]
+    if not is_token(method):
+        return (req.url_rule,)
+    return (_match(adapter, None, method),)
+
+
+def _redirect_rule(req: Request) -> Rule | None:
+    """For a response to a request Flask redirects (a missing slash), the target's rule."""
+    exception = req.routing_exception
+    adapter: MapAdapter | None = request_ctx.url_adapter
+    if isinstance(exception, RequestRedirect) and adapter is not None:
+        return _match(adapter, _redirect_path(adapter, exception), req.method)
+    return None
+
+
+def _match(adapter: MapAdapter, path: str | None, method: str) -> Rule | None:
+    try:
+        rule, _ = adapter.match(path, method=method, return_rule=True)
+    except RequestRedirect as redirect:
+        if path is not None:
+            return None  # one redirect is followed, never a chain
+        return _match(adapter, _redirect_path(adapter, redirect), method)
+    except HTTPException:
+        return None
+    return rule
+
+
+def _redirect_path(adapter: MapAdapter, redirect: RequestRedirect) -> str:
+    path = unquote(urlsplit(redirect.new_url).path)
+    root = adapter.script_name.rstrip("/")
+    return path[len(root):] if root and path.startswith(root) else path
 
 
 def _decide(
-    policy: Policy, environ: WSGIEnvironment, status: str, headers: Iterable[tuple[str, str]]
+    policy: Policy, environ: WSGIEnvironment, headers: Iterable[tuple[str, str]]
 ) -> tuple[Decision, list[str]] | None:
     """The decision for a response with these headers, and its ``Vary`` lines.
 
     ``None`` when the response is left alone: the view set its own
-    ``Access-Control-Allow-Origin``, or it is an error response and the policy
-    does not intercept exceptions.
+    ``Access-Control-Allow-Origin``, or it answers an unhandled exception and
+    the policy does not intercept exceptions.
     """
     vary_lines = []
     for name, value in headers:  # one pass: the view's own grant, and its Vary
@@ -330,7 +378,7 @@ def _decide(
             return None
         if lowered == "vary":
             vary_lines.append(value)
-    if not policy.intercept_exceptions and int(status[:3]) >= 400:
+    if not policy.intercept_exceptions and UNHANDLED_KEY in environ:
         return None
     if is_preflight(environ):
         decision = policy.preflight_for(environ)  # one the view answered itself
@@ -363,7 +411,7 @@ def add_cors_headers(
     app: Flask, response: BaseResponse, policy: Policy, environ: WSGIEnvironment
 ) -> None:
     """Add the CORS headers ``policy`` grants to a ``Response`` object."""
-    found = _decide(policy, environ, response.status, response.headers)
+    found = _decide(policy, environ, response.headers)
     if found is None:
         return
     decision, vary_lines = found
@@ -375,7 +423,8 @@ def add_cors_headers(
 def _apply(response: BaseResponse, decision: Decision, vary_lines: list[str]) -> None:
     headers = response.headers
     for name, value in decision.headers:
-        headers.add(name, value)
+        if name not in headers:  # each CORS header once: a view's own value stays
+            headers.add(name, value)
     if decision.vary:
         if not vary_lines:
             headers.add("Vary", ", ".join(decision.vary))
@@ -388,22 +437,22 @@ def _apply(response: BaseResponse, decision: Decision, vary_lines: list[str]) ->
 def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnvironment) -> None:
     """Log a refusal and send :data:`~flask_crossorigin.signals.request_refused`.
 
-    The reason is only formatted when DEBUG logging or a signal receiver wants it.
+    The reason is only formatted when the log or a signal receiver wants it.
     """
     refusal = decision.refusal
     if refusal is None:
         return
     preflight = is_preflight(environ)
     kind = "preflight" if preflight else "request"
-    # In debug mode a refused preflight is logged where the developer sees it.
-    level = logging.WARNING if preflight and app.debug else logging.DEBUG
+    # In debug mode a refusal is logged where the developer sees it.
+    level = logging.WARNING if app.debug else logging.DEBUG
     if logger.isEnabledFor(level):
         logger.log(
             level,
             "refused %s %s %s (%s): %s",
             kind,
             escape(environ.get("REQUEST_METHOD", "")),
-            escape(environ.get("PATH_INFO", "")),
+            escape(request.path),
             policy.name,
             refusal.message,
         )
@@ -411,18 +460,15 @@ def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnviron
         send_refused(app, policy, refusal, environ, preflight)
 
 
-def install_layer(app: Flask) -> None:
-    """Make sure ``app`` is served through the CORS layer (with no app policy if none)."""
-    _state_for(app)
-
-
 def _state_for(app: Flask) -> CrossOriginState:
+    """The app's state, created (and its hooks registered) on first use."""
     state = app.extensions.get(EXTENSION_KEY)
     if state is None:
-        with _STATE_LOCK:  # @cross_origin may install the layer from request threads
+        with _STATE_LOCK:
             state = app.extensions.get(EXTENSION_KEY)
             if state is None:
                 state = app.extensions[EXTENSION_KEY] = CrossOriginState(app)
+                state.register()
     return cast(CrossOriginState, state)
 
 

@@ -204,6 +204,19 @@ class Policy:
         return Decision(tuple(headers), vary, None)
 
 
+def is_preflight(environ: dict[str, Any]) -> bool:
+    """A CORS preflight: ``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``.
+
+    Without ``Origin`` it is not a CORS request, and a plain ``OPTIONS`` is not a
+    preflight: both go to the app as any other request.
+    """
+    return (
+        environ.get("REQUEST_METHOD", "").upper() == "OPTIONS"  # as Werkzeug routes it
+        and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+        and "HTTP_ORIGIN" in environ
+    )
+
+
 def build_policy(
     name: str,
     layers: Iterable[Layer],
@@ -275,4 +288,6 @@ def compile_policy(name: str, layers: Iterable[Layer]) -> Policy:
     return policy
 
 
-__all__ = ["Decision", "Policy", "build_policy", "compile_policy", "parse_request_origin"]
+__all__ = [
+    "Decision", "Policy", "build_policy", "compile_policy", "is_preflight", "parse_request_origin",
+]

@@ -59,8 +59,9 @@ VERDICTS: dict[str, str] = {
         "has no @cross_origin; add a pattern that matches it to resources"
     ),
     "error-not-intercepted": (
-        "the response is an error ({status}) and {policy} has intercept_exceptions=False, "
-        "so it carries no CORS headers; set intercept_exceptions=True to let pages read errors"
+        "the response is an error ({status}), perhaps an unhandled exception, and {policy} "
+        "has intercept_exceptions=False, which leaves those without CORS headers; set "
+        "intercept_exceptions=True to let pages read them"
     ),
     "no-allow-origin": (
         "the response has no Access-Control-Allow-Origin header although {policy} applies "

@@ -36,11 +36,10 @@ from __future__ import annotations
 from typing import Any
 
 from blinker import Namespace
-from flask import Flask
+from flask import Flask, request
 
 from .policy import Decision, Policy
 from .reasons import Refusal
-from .wsgi import request_path
 
 _signals = Namespace()
 
@@ -88,7 +87,7 @@ def _details(
         method = environ.get("REQUEST_METHOD", "")
     return {
         "origin": environ.get("HTTP_ORIGIN"),
-        "path": request_path(environ),
+        "path": request.path,
         "method": method,
         "preflight": preflight,
         "policy": policy.name,

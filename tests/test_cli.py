@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import click
 import pytest
 from click.testing import Result
 from flask import Blueprint, Flask, jsonify, redirect, request
+from flask.cli import FlaskGroup
 
 from flask_crossorigin import CORS, ConfigurationWarning, cross_origin
 from flask_crossorigin.cli import WARNINGS, check_request, lint_policy, route_rows
@@ -27,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(app: Flask, *args: str) -> Result:
-    return app.test_cli_runner().invoke(args=["cors", *args])
+    """``flask cors ARGS`` as the ``flask`` command runs it: the group comes from the
+    ``flask.commands`` entry point, not from the app."""
+    return app.test_cli_runner().invoke(FlaskGroup(), args=["cors", *args])
 
 
 def first_line(result: Result) -> str:
@@ -73,34 +77,39 @@ def api_app() -> Flask:
 # -- registration ------------------------------------------------------------------------
 
 
-def test_the_group_is_registered_by_the_extension() -> None:
-    app = Flask(__name__)
-    assert "cors" not in app.cli.commands
-    CORS(app)
+def test_the_group_is_a_flask_plugin_for_every_app() -> None:
+    app = Flask(__name__)  # no CORS(app): the group exists all the same
+    assert "cors" not in app.cli.commands  # nothing is added to the app itself
     result = run(app, "--help")
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
     for command in ("routes", "check", "lint"):
         assert command in result.output
+    points = entry_points(group="flask.commands")
+    assert [point.value for point in points if point.name == "cors"] == [
+        "flask_crossorigin.cli:cli"
+    ]
 
 
-def test_a_blueprint_registers_the_group_once_it_is_registered() -> None:
-    app = Flask(__name__)
-    bp = Blueprint("bp", __name__)
-    CORS(bp)
-    assert "cors" not in app.cli.commands
-    app.register_blueprint(bp)
-    assert "cors" in app.cli.commands
-
-
-def test_an_apps_own_cors_command_is_kept() -> None:
+def test_a_decorator_only_app_has_the_commands() -> None:
     app = Flask(__name__)
 
-    @app.cli.command("cors")
-    def mine() -> None:
-        click.echo("mine")
+    @app.route("/widget")
+    @cross_origin(origins=[TRUSTED])
+    def widget() -> Any:
+        return "widget"
 
-    CORS(app)
-    assert run(app).output == "mine\n"
+    result = run(app, "check", "/widget", "--origin", TRUSTED)
+    assert result.exit_code == 0, result.output
+    assert "@cross_origin on widget" in result.output
+    assert EXTENSION_KEY not in app.extensions  # the command registered nothing
+
+
+def test_the_extension_module_does_not_import_the_cli() -> None:
+    code = (
+        "import sys, flask_crossorigin; "
+        "assert 'flask_crossorigin.cli' not in sys.modules, sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 # -- routes ------------------------------------------------------------------------------
@@ -303,9 +312,9 @@ def test_check_says_when_no_policy_applies() -> None:
 
 def test_check_explains_an_error_without_cors_headers() -> None:
     app = make_app(origins=[TRUSTED], intercept_exceptions=False)
-    result = run(app, "check", "/private", "--origin", TRUSTED)
+    result = run(app, "check", "/boom", "--origin", TRUSTED)
     assert result.exit_code == 1
-    assert "the response is an error (401 UNAUTHORIZED)" in first_line(result)
+    assert "the response is an error (500 INTERNAL SERVER ERROR)" in first_line(result)
     assert "set intercept_exceptions=True" in first_line(result)
 
 

@@ -170,25 +170,75 @@ def test_wrapper_keeps_the_views_name() -> None:
     assert app.view_functions["special"].__name__ == "special"
 
 
-def test_without_the_extension_the_first_request_installs_the_layer() -> None:
+def test_without_the_extension_every_request_is_answered_the_same_way() -> None:
     app = decorated_app(False)
     hooks: list[str] = []
 
     @app.before_request
     def auth() -> Any:
-        hooks.append(request.path)
+        hooks.append(request.method)
         if request.method == "OPTIONS":
             abort(401)
         return None
 
-    assert "crossorigin" not in app.extensions
     client = app.test_client()
-    first = client.get("/special", headers={"Origin": PARTNER})
-    assert first.headers["Access-Control-Allow-Origin"] == PARTNER  # answered by the view
-    assert "crossorigin" in app.extensions
-    # From now on preflights are answered before before_request hooks run.
+    # No request installs anything: the view answers, after the app's hooks, every time.
+    for _ in range(3):
+        assert client.get("/special", headers={"Origin": PARTNER}).headers.getlist(
+            "Access-Control-Allow-Origin") == [PARTNER]
+        assert client.options("/special", headers=preflight(origin=PARTNER)).status_code == 401
+    assert "crossorigin" not in app.extensions
+    assert hooks == ["GET", "OPTIONS"] * 3
+
+
+def test_cors_with_no_resources_moves_decorator_preflights_before_the_hooks() -> None:
+    app = decorated_app(True, resources={})
+
+    @app.before_request
+    def auth() -> Any:
+        abort(401)
+
+    client = app.test_client()
     response = client.options("/special", headers=preflight(origin=PARTNER))
     assert response.status_code == 204
-    assert hooks == ["/special"]  # only the first GET met the hook
-    second = client.get("/special", headers={"Origin": PARTNER})
-    assert second.headers.getlist("Access-Control-Allow-Origin") == [PARTNER]
+    assert response.headers["Access-Control-Allow-Origin"] == PARTNER
+    assert client.options("/public", headers=preflight(origin=PARTNER)).status_code == 401
+
+
+def same_url_app(with_extension: bool, lenient: str) -> Flask:
+    """A lenient and a strict view on one URL: the preflight must be judged by the
+    view its requested method reaches, not by the one OPTIONS reaches."""
+    app = Flask(__name__)
+    strict = "PUT" if lenient == "GET" else "GET"
+
+    @app.route("/item", methods=[lenient], endpoint="lenient")
+    @cross_origin(origins="*", methods=["GET", "PUT"])
+    def lenient_view() -> Any:
+        return "lenient"
+
+    @app.route("/item", methods=[strict], endpoint="strict")
+    @cross_origin(origins=[PARTNER], methods=["GET", "PUT"])
+    def strict_view() -> Any:
+        return "strict"
+
+    if with_extension:
+        CORS(app, resources={})
+    return app
+
+
+@pytest.mark.parametrize("with_extension", [True, False])
+@pytest.mark.parametrize("lenient", ["GET", "PUT"])
+def test_a_preflight_is_judged_by_the_view_of_the_requested_method(
+    with_extension: bool, lenient: str
+) -> None:
+    client = same_url_app(with_extension, lenient).test_client()
+    strict = "PUT" if lenient == "GET" else "GET"
+    evil = "https://evil.example"
+    refused = client.options("/item", headers=preflight(origin=evil, method=strict))
+    assert "Access-Control-Allow-Origin" not in refused.headers
+    assert "Access-Control-Allow-Methods" not in refused.headers
+    granted = client.options("/item", headers=preflight(origin=evil, method=lenient))
+    assert granted.status_code in (200, 204)
+    assert granted.headers["Access-Control-Allow-Origin"] == "*"
+    partner = client.options("/item", headers=preflight(origin=PARTNER, method=strict))
+    assert partner.headers["Access-Control-Allow-Origin"] == PARTNER

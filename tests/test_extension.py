@@ -150,12 +150,25 @@ def test_method_not_allowed_carries_cors_headers(build: Any) -> None:
     assert response.headers["Access-Control-Allow-Origin"] == TRUSTED
 
 
-def test_intercept_exceptions_false_leaves_error_responses_alone(build: Any) -> None:
+def test_intercept_exceptions_false_leaves_unhandled_exceptions_alone(build: Any) -> None:
+    # flask-cors's meaning: only answers to unhandled exceptions lose their headers.
     client = build(origins=[TRUSTED], intercept_exceptions=False).test_client()
-    assert "Access-Control-Allow-Origin" not in client.get(
-        "/private", headers={"Origin": TRUSTED}).headers
-    assert client.get("/api/data", headers={"Origin": TRUSTED}).headers[
-        "Access-Control-Allow-Origin"] == TRUSTED
+    boom = client.get("/boom", headers={"Origin": TRUSTED})
+    assert boom.status_code == 500
+    assert "Access-Control-Allow-Origin" not in boom.headers
+    for path, status in (("/private", 401), ("/nowhere", 404), ("/api/data", 200)):
+        response = client.get(path, headers={"Origin": TRUSTED})
+        assert response.status_code == status
+        assert response.headers["Access-Control-Allow-Origin"] == TRUSTED, path
+    refused = client.post("/api/data", headers={"Origin": TRUSTED})  # 405
+    assert refused.status_code == 405
+    assert refused.headers["Access-Control-Allow-Origin"] == TRUSTED
+
+
+def test_intercept_exceptions_true_covers_unhandled_exceptions(build: Any) -> None:
+    boom = build(origins=[TRUSTED]).test_client().get("/boom", headers={"Origin": TRUSTED})
+    assert boom.status_code == 500
+    assert boom.headers["Access-Control-Allow-Origin"] == TRUSTED
 
 
 def test_a_view_that_sets_its_own_allow_origin_is_left_alone() -> None:

@@ -37,7 +37,6 @@ def test_preflight_without_request_headers_has_no_allow_headers(build: Any) -> N
 @pytest.mark.parametrize("headers", [
     preflight(origin="https://evil.example"),
     preflight(origin="null"),
-    preflight(origin=None),
     preflight(method="put"),          # methods compare case-sensitively
     preflight(method="PURGE"),
     preflight(method="GET, PUT"),     # not a token
@@ -51,6 +50,23 @@ def test_refused_preflight_grants_nothing(build: Any, headers: dict[str, str]) -
     names = [name for name, _ in response.headers]
     assert not [h for h in names if h.startswith("Access-Control-Allow")]
     assert vary_of(response) == PREFLIGHT_VARY
+
+
+@pytest.mark.parametrize("headers", [
+    {"Access-Control-Request-Method": "PUT"},  # no Origin: not a CORS request
+    {"Origin": TRUSTED},                          # no requested method: a plain OPTIONS
+    {},
+])
+def test_an_options_request_that_is_no_preflight_goes_to_flask(
+    build: Any, headers: dict[str, str]
+) -> None:
+    client = build(origins=[TRUSTED]).test_client()
+    response = client.options("/api/items/1", headers=headers)
+    assert response.status_code == 200  # Flask's automatic OPTIONS answer, no bare 403
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "PUT", "DELETE", "OPTIONS"}
+    assert "Access-Control-Allow-Methods" not in response.headers
+    granted = response.headers.get("Access-Control-Allow-Origin")
+    assert granted == (TRUSTED if "Origin" in headers else None)
 
 
 def test_request_headers_compare_case_insensitively(build: Any) -> None:

@@ -140,6 +140,8 @@ def check(cors: bool, kind: str, origin: str | None, requested: str | None, requ
     if kind == "PREFLIGHT":
         if not cors:
             return None if response.status == 200 and not acao else "bare preflight"
+        if origin is None:  # not a CORS request: Flask's own OPTIONS answer, no grant
+            return None if response.status == 200 and not acao else "origin-less preflight"
         granted = origin in GRANTED and (requested is None or "x-evil" not in requested)
         if not granted:
             return None if response.status == 403 and not acao else "refused preflight granted"
