@@ -459,11 +459,12 @@ def _judge_preflight(
     path: str,
 ) -> str | None:
     """The Fetch standard's CORS-preflight fetch checks; ``None`` when they pass."""
+    # A status that is not ok fails whatever the headers say (and gets no grant).
+    if not 200 <= int(exchange.status.split(" ", 1)[0]) <= 299:
+        return Verdict("preflight-status", status=exchange.status).message
     failed = _judge_actual(exchange, origin, credentials, policy, path)
     if failed is not None:
         return failed
-    if not 200 <= int(exchange.status.split(" ", 1)[0]) <= 299:
-        return Verdict("preflight-status", status=exchange.status).message
     headers = Headers(exchange.response_headers)
     methods = _split(headers.get(ACAM, ""))
     wildcard = "*" in methods and not credentials

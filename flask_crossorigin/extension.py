@@ -363,13 +363,15 @@ def _redirect_path(adapter: MapAdapter, redirect: RequestRedirect) -> str:
 
 
 def _decide(
-    policy: Policy, environ: WSGIEnvironment, headers: Iterable[tuple[str, str]]
+    policy: Policy, environ: WSGIEnvironment, status: int, headers: Iterable[tuple[str, str]]
 ) -> tuple[Decision, list[str]] | None:
-    """The decision for a response with these headers, and its ``Vary`` lines.
+    """The decision for a response with this status and headers, and its ``Vary`` lines.
 
     ``None`` when the response is left alone: the view set its own
     ``Access-Control-Allow-Origin``, or it answers an unhandled exception and
-    the policy does not intercept exceptions.
+    the policy does not intercept exceptions. A preflight that the app answered
+    with a status other than 2xx is refused by the browser whatever its headers:
+    it gets no grant (only ``Vary``).
     """
     vary_lines = []
     for name, value in headers:  # one pass: the view's own grant, and its Vary
@@ -380,8 +382,10 @@ def _decide(
             vary_lines.append(value)
     if not policy.intercept_exceptions and UNHANDLED_KEY in environ:
         return None
-    if is_preflight(environ):
-        decision = policy.preflight_for(environ)  # one the view answered itself
+    if is_preflight(environ):  # one the app answered itself
+        if not 200 <= status < 300:
+            return Decision((), policy.preflight_vary, None), vary_lines
+        decision = policy.preflight_for(environ)
     else:
         decision = policy.actual(environ.get("HTTP_ORIGIN"))
     return decision, vary_lines
@@ -411,7 +415,7 @@ def add_cors_headers(
     app: Flask, response: BaseResponse, policy: Policy, environ: WSGIEnvironment
 ) -> None:
     """Add the CORS headers ``policy`` grants to a ``Response`` object."""
-    found = _decide(policy, environ, response.headers)
+    found = _decide(policy, environ, response.status_code, response.headers)
     if found is None:
         return
     decision, vary_lines = found

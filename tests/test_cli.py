@@ -11,7 +11,6 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-import click
 import pytest
 from click.testing import Result
 from flask import Blueprint, Flask, jsonify, redirect, request
