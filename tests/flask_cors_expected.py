@@ -1,0 +1,2 @@
+"""placeholder"""
+EXPECTED_FAILURES: dict[str, tuple[int, str]] = {}
