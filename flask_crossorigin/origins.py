@@ -209,6 +209,10 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
             entries.append(f"callable {getattr(item, '__qualname__', repr(item))}")
         else:
             problems.append((item, _type_message(item)))
+    ineffective = [
+        (entry, f"{message}; this entry can never match an Origin a browser sends, so it "
+                "is ignored") for entry, message in ineffective
+    ]
     if any_origin and (exact - {NULL_ORIGIN} or wildcards or regexes or callables):
         ineffective.append(
             (value, "'*' already allows every origin, so the other entries mean nothing; "

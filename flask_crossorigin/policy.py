@@ -266,10 +266,7 @@ def build_policy(
     for offending, message in origin_problems:
         problems.append(Problem(where("origins"), "origins", offending, message))
     for offending, message in matcher.ineffective if matcher is not None else ():
-        warn_configuration(
-            f"{where('origins')}: origins={offending!r}: {message}; this entry can never match "
-            "an Origin a browser sends, so it is ignored"
-        )
+        warn_configuration(f"{where('origins')}: origins={offending!r}: {message}")
     settings["origins"] = value("origins")
 
     credentials = settings["supports_credentials"] and check_conflicts
