@@ -114,8 +114,16 @@ OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 POLICY_OPTIONS = tuple(o.name for o in OPTIONS if not o.extension_only)
 CONFIG_KEYS: dict[str, str] = {option.config_key: option.name for option in OPTIONS}
 
-# Keys that tutorials set although no CORS extension reads them.
-_IGNORED_CONFIG_HINTS = {"CORS_HEADERS": "CORS_ALLOW_HEADERS"}
+# Keys that tutorials set although no CORS extension reads them. Renaming CORS_HEADERS
+# to CORS_ALLOW_HEADERS would narrow the allowed headers (from '*' to that list) and
+# turn working preflights into 403s, so the advice is to delete it.
+_NEVER_READ = {
+    "CORS_HEADERS": (
+        "flask-cors never read it either (tutorials copied it from its examples); remove "
+        "it. Do not rename it to CORS_ALLOW_HEADERS: that would narrow the allowed request "
+        "headers from '*' (the default) to this list"
+    ),
+}
 
 #: A layer of options: where they come from (for messages) and the values.
 Layer = tuple[str, Mapping[str, Any]]
@@ -141,22 +149,31 @@ def options_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
     An unknown ``CORS_*`` key only warns: other code may use the prefix, and
     tutorials set ``CORS_HEADERS``, which no CORS extension has ever read.
+    :func:`ignored_config_keys` lists the same keys for ``flask cors lint``.
     """
-    found: dict[str, Any] = {}
-    for key, value in config.items():
-        if not isinstance(key, str) or not key.startswith("CORS_"):
+    found = {CONFIG_KEYS[key]: value for key, value in config.items() if key in CONFIG_KEYS}
+    for note in ignored_config_keys(config):
+        warn_configuration(note)
+    return found
+
+
+def ignored_config_keys(config: Mapping[str, Any]) -> list[str]:
+    """The ``CORS_*`` keys of ``config`` that are not settings, each with why and the fix."""
+    notes = []
+    for key in config:
+        if not isinstance(key, str) or not key.startswith("CORS_") or key in CONFIG_KEYS:
             continue
-        if key in CONFIG_KEYS:
-            found[CONFIG_KEYS[key]] = value
+        if key in _NEVER_READ:
+            notes.append(f"app.config[{key!r}] is not a setting and is ignored: "
+                         f"{_NEVER_READ[key]}")
             continue
-        close = _IGNORED_CONFIG_HINTS.get(key) or next(
+        close = next(
             iter(difflib.get_close_matches(key, list(CONFIG_KEYS), n=1, cutoff=0.7)), None
         )
         hint = f"; did you mean {close!r}?" if close else ""
-        warn_configuration(
-            f"app.config[{key!r}] is not a flask-crossorigin setting and is ignored{hint}"
-        )
-    return found
+        notes.append(f"app.config[{key!r}] is not a flask-crossorigin setting and is "
+                     f"ignored{hint}")
+    return notes
 
 
 def merge_layers(layers: Iterable[Layer]) -> dict[str, tuple[Any, str]]:
