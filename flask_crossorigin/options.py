@@ -50,9 +50,10 @@ OPTIONS: tuple[Option, ...] = (
         "Methods a preflight may ask for, compared case-sensitively; '*' allows any method.",
     ),
     Option(
-        "allow_headers", "*", "str | list of str",
-        "Request headers a preflight may ask for, compared case-insensitively; '*' allows "
-        "any (the requested names are echoed back).",
+        "allow_headers", "*", "str | re.Pattern | list of these",
+        "Request headers a preflight may ask for, compared case-insensitively, and regexes "
+        "matched case-insensitively against the whole name (r'X-Company-.*'); '*' allows "
+        "any. The requested names are echoed back as the client spelt them.",
     ),
     Option(
         "expose_headers", None, "str | list of str | None",

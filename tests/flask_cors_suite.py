@@ -97,18 +97,19 @@ def suite_dir() -> Path:
     staging = Path(tempfile.mkdtemp(dir=CACHE.parent, prefix="flask-cors-suite-"))
     prefix = f"flask_cors-{VERSION}/tests/"
     with tarfile.open(archive) as tar:
-        members = [m for m in tar.getmembers() if m.name.startswith(prefix) and m.isfile()]
+        members = [m for m in tar.getmembers() if m.name.startswith(prefix) and m.isfile()
+                   and ".." not in m.name.split("/")]
         for member in members:
             member.name = "tests/" + member.name[len(prefix):]
         if hasattr(tarfile, "data_filter"):
             tar.extractall(staging, members=members, filter="data")
         else:  # Python < 3.11.4: names were checked above to stay under tests/
-            tar.extractall(staging, members=members)  # noqa: S202
+            tar.extractall(staging, members=members)
     (staging / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # our config stays out
     try:
         staging.rename(target)
     except OSError:  # another run got there first
-        pass
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
