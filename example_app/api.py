@@ -46,7 +46,7 @@ def tenant_origin_pattern(frontend_origin: str) -> str:
 
 def make_public_blueprint() -> Blueprint:
     public = Blueprint("public", __name__, url_prefix="/public")
-    CORS(public)  # the one-liner: any origin, answered with "*"
+    CORS(public)  # the one-liner: any origin, echoed (send_wildcard=False, as in flask-cors)
 
     @public.get("/hello")
     def hello() -> Response:

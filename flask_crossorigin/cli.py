@@ -29,6 +29,7 @@ from werkzeug.datastructures import Headers
 
 from .errors import ConfigurationError
 from .extension import EXTENSION_KEY, CrossOriginState, PolicySource
+from .options import ignored_config_keys
 from .origins import _UNESCAPED_DOT  # the same test as the warning at start-up
 from .policy import ACAC, ACAH, ACAM, ACAO, Policy
 from .reasons import Verdict
@@ -610,8 +611,14 @@ def lint_policy(policy: Policy) -> list[str]:
 @cli.command("lint")
 def lint_command() -> None:
     """Warn about valid but risky policies. Exit status 1 when there is any warning."""
-    policies = app_policies(_state())
-    found = [warning for policy in policies for warning in lint_policy(policy)]
+    state = _state()
+    policies = app_policies(state)
+    # Ignored or unknown CORS_* keys, and origins that can never match, were warned
+    # about at start-up; lint repeats them so they do not scroll away.
+    found = ignored_config_keys(state.app.config)
+    found += [f"{policy.name}: origins={entry!r}: {message}" for policy in policies
+              for entry, message in policy.origins.ineffective]
+    found += [warning for policy in policies for warning in lint_policy(policy)]
     for warning in found:
         click.echo(warning)
     count = len(policies)

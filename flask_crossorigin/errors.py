@@ -44,11 +44,26 @@ class ConfigurationWarning(UserWarning):
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
+def _framework_dirs() -> tuple[str, ...]:
+    """Our package and the frameworks between it and the user's code (a blueprint's
+    registration, ``flask`` commands): a warning skips their frames."""
+    import click
+    import flask
+    import werkzeug
+
+    dirs = [_PACKAGE_DIR]
+    for module in (flask, werkzeug, click):
+        dirs.append(os.path.dirname(os.path.abspath(module.__file__ or "")) + os.sep)
+    return tuple(dirs)
+
+
 def warn_configuration(message: str) -> None:
-    """Warn with :class:`ConfigurationWarning`, pointing at the user's line, not ours."""
+    """Warn with :class:`ConfigurationWarning`, pointing at the user's line, not ours
+    (nor Flask's, Werkzeug's or click's)."""
+    skipped = _framework_dirs()
     level = 2  # 1 is this function, 2 its caller
     frame = sys._getframe(1)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith(skipped):
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     warnings.warn(message, ConfigurationWarning, stacklevel=level)

@@ -31,8 +31,11 @@ def is_token(value: object) -> bool:
     return isinstance(value, str) and TOKEN.fullmatch(value) is not None
 
 
-def parse_request_headers(value: str) -> list[str]:
+def parse_request_headers(value: str, *, keep_case: bool = False) -> list[str]:
     """Split ``Access-Control-Request-Headers`` into lowercase names, in bounded time.
+
+    ``keep_case=True`` keeps each name as the client spelt it (duplicates are
+    still dropped case-insensitively), for echoing them back.
 
     The work is capped by :data:`MAX_REQUEST_HEADERS_LENGTH` and
     :data:`MAX_REQUEST_HEADERS_COUNT`, both checked in C before any Python loop.
@@ -46,13 +49,16 @@ def parse_request_headers(value: str) -> list[str]:
     if _NOT_IN_HEADER_LIST.search(value) is not None:
         raise HeaderListError("headers-malformed")
     names: list[str] = []
-    for part in value.lower().split(","):
+    seen: list[str] = []
+    for part in (value if keep_case else value.lower()).split(","):
         name = part.strip(" \t")
         if not name:
             continue  # tolerate empty list elements, as RFC 9110 asks of recipients
         if " " in name or "\t" in name:
             raise HeaderListError("headers-malformed")
-        if name not in names:
+        lowered = name.lower() if keep_case else name
+        if lowered not in seen:
+            seen.append(lowered)
             names.append(name)
     return names
 

@@ -9,6 +9,7 @@ each layer named so that a problem says where the offending value came from.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -49,9 +50,10 @@ OPTIONS: tuple[Option, ...] = (
         "Methods a preflight may ask for, compared case-sensitively; '*' allows any method.",
     ),
     Option(
-        "allow_headers", "*", "str | list of str",
-        "Request headers a preflight may ask for, compared case-insensitively; '*' allows "
-        "any (the requested names are echoed back).",
+        "allow_headers", "*", "str | re.Pattern | list of these",
+        "Request headers a preflight may ask for, compared case-insensitively, and regexes "
+        "matched case-insensitively against the whole name (r'X-Company-.*'); '*' allows "
+        "any. The requested names are echoed back as the client spelt them.",
     ),
     Option(
         "expose_headers", None, "str | list of str | None",
@@ -69,9 +71,11 @@ OPTIONS: tuple[Option, ...] = (
         "Chromium caps it at 2 hours, Firefox at 24 hours.",
     ),
     Option(
-        "send_wildcard", True, "bool",
+        "send_wildcard", False, "bool",
         "With origins='*', answer 'Access-Control-Allow-Origin: *' (True) or echo the "
-        "request's origin (False).",
+        "request's origin (False, the default, as in flask-cors; a value that is not a "
+        "well-formed origin is answered with '*', never echoed). Either way the answer "
+        "carries 'Vary: Origin'.",
     ),
     Option(
         "vary_header", True, "bool",
@@ -86,8 +90,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "always_send", True, "bool",
         "Send 'Access-Control-Allow-Origin: *' to requests without an Origin header when "
-        "the policy answers '*' anyway. Policies with listed origins never list them to "
-        "requests without an Origin.",
+        "the policy allows any origin (origins='*'), whatever send_wildcard says. Policies "
+        "with listed origins never list them to requests without an Origin.",
     ),
     Option(
         "intercept_exceptions", True, "bool",
@@ -111,8 +115,16 @@ OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 POLICY_OPTIONS = tuple(o.name for o in OPTIONS if not o.extension_only)
 CONFIG_KEYS: dict[str, str] = {option.config_key: option.name for option in OPTIONS}
 
-# Keys that tutorials set although no CORS extension reads them.
-_IGNORED_CONFIG_HINTS = {"CORS_HEADERS": "CORS_ALLOW_HEADERS"}
+# Keys that tutorials set although no CORS extension reads them. Renaming CORS_HEADERS
+# to CORS_ALLOW_HEADERS would narrow the allowed headers (from '*' to that list) and
+# turn working preflights into 403s, so the advice is to delete it.
+_NEVER_READ = {
+    "CORS_HEADERS": (
+        "flask-cors never read it either (tutorials copied it from its examples); remove "
+        "it. Do not rename it to CORS_ALLOW_HEADERS: that would narrow the allowed request "
+        "headers from '*' (the default) to this list"
+    ),
+}
 
 #: A layer of options: where they come from (for messages) and the values.
 Layer = tuple[str, Mapping[str, Any]]
@@ -138,22 +150,31 @@ def options_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
     An unknown ``CORS_*`` key only warns: other code may use the prefix, and
     tutorials set ``CORS_HEADERS``, which no CORS extension has ever read.
+    :func:`ignored_config_keys` lists the same keys for ``flask cors lint``.
     """
-    found: dict[str, Any] = {}
-    for key, value in config.items():
-        if not isinstance(key, str) or not key.startswith("CORS_"):
+    found = {CONFIG_KEYS[key]: value for key, value in config.items() if key in CONFIG_KEYS}
+    for note in ignored_config_keys(config):
+        warn_configuration(note)
+    return found
+
+
+def ignored_config_keys(config: Mapping[str, Any]) -> list[str]:
+    """The ``CORS_*`` keys of ``config`` that are not settings, each with why and the fix."""
+    notes = []
+    for key in config:
+        if not isinstance(key, str) or not key.startswith("CORS_") or key in CONFIG_KEYS:
             continue
-        if key in CONFIG_KEYS:
-            found[CONFIG_KEYS[key]] = value
+        if key in _NEVER_READ:
+            notes.append(f"app.config[{key!r}] is not a setting and is ignored: "
+                         f"{_NEVER_READ[key]}")
             continue
-        close = _IGNORED_CONFIG_HINTS.get(key) or next(
+        close = next(
             iter(difflib.get_close_matches(key, list(CONFIG_KEYS), n=1, cutoff=0.7)), None
         )
         hint = f"; did you mean {close!r}?" if close else ""
-        warn_configuration(
-            f"app.config[{key!r}] is not a flask-crossorigin setting and is ignored{hint}"
-        )
-    return found
+        notes.append(f"app.config[{key!r}] is not a flask-crossorigin setting and is "
+                     f"ignored{hint}")
+    return notes
 
 
 def merge_layers(layers: Iterable[Layer]) -> dict[str, tuple[Any, str]]:
@@ -195,13 +216,9 @@ def check_token_list(
     if value is None and allow_none:
         return ()
     if isinstance(value, str):
-        if "," in value:
-            items = [v.strip() for v in value.split(",")]
-            problems.append(
-                Problem(where, name, value, f"is one string with commas; pass a list: {items!r}")
-            )
-            return None
-        value = [value]
+        # 'Link, Total-Count' is unambiguous (tokens hold no comma), and what flask-cors
+        # sends as it is: accept it as the list it means.
+        value = split_name_list(value)
     if not isinstance(value, (list, tuple, set, frozenset)):
         problems.append(
             Problem(where, name, value, f"is a {type(value).__name__}; pass a list of strings")
@@ -223,6 +240,71 @@ def check_token_list(
     for item in value:  # keep the first spelling and the order
         unique.setdefault(item.lower(), item)
     return tuple(unique.values())
+
+
+def split_name_list(value: str) -> list[str]:
+    """One string of comma-separated names as the list it means; empty parts dropped."""
+    if "," not in value:
+        return [value]
+    return [part.strip(" \t") for part in value.split(",") if part.strip(" \t")]
+
+
+# What makes an allow_headers entry a regular expression: a header name never holds
+# these ('*' alone is the wildcard). A '.' alone does not: it is a token character.
+_HEADER_REGEX_SYNTAX = re.compile(r"[*+?^$|\\\[\](){}]")
+
+
+def check_allow_headers(
+    value: Any, where: str, problems: list[Problem]
+) -> tuple[tuple[str, ...], tuple[re.Pattern[str], ...]] | None:
+    """``allow_headers``: header names, and regexes matched case-insensitively
+    against the whole requested name (``r'X-Company-.*'``), as flask-cors allows.
+
+    Returns the entries for display (names, then regex patterns as written) and
+    the compiled regexes; names go through :func:`check_token_list`.
+    """
+    if isinstance(value, str):
+        value = [value] if _COUNTED.search(value) else split_name_list(value)
+    if not isinstance(value, (list, tuple, set, frozenset)):
+        check_token_list("allow_headers", value, where, problems)  # reports the type
+        return None
+    names: list[Any] = []
+    patterns: list[re.Pattern[str]] = []
+    shown: list[str] = []
+    for item in value:
+        if isinstance(item, re.Pattern) or (
+            isinstance(item, str) and item != "*" and _HEADER_REGEX_SYNTAX.search(item)
+        ):
+            text = item.pattern if isinstance(item, re.Pattern) else item
+            if not isinstance(text, str):
+                problems.append(Problem(where, "allow_headers", item,
+                                        "is a bytes regex; compile a str pattern"))
+                continue
+            if "\r" in text or "\n" in text:
+                problems.append(Problem(where, "allow_headers", item,
+                                        "contains a line break; a header name never does"))
+                continue
+            try:
+                flags = item.flags if isinstance(item, re.Pattern) else 0
+                patterns.append(re.compile(text, flags | re.IGNORECASE))
+            except re.error as error:
+                problems.append(Problem(where, "allow_headers", item,
+                                        f"is not a valid regular expression ({error})"))
+                continue
+            shown.append(text)
+        else:
+            names.append(item)
+    checked = check_token_list("allow_headers", names, where, problems) if names else ()
+    if checked is None:
+        return None
+    if checked == ("*",) and patterns:
+        problems.append(Problem(where, "allow_headers", value, "'*' already allows every "
+                                "header; keep either '*' or the names and patterns"))
+        return None
+    return (*checked, *shown), tuple(patterns)
+
+
+_COUNTED = re.compile(r"\{[0-9]*,[0-9]*\}")
 
 
 MAX_MAX_AGE = 365 * 24 * 3600

@@ -6,6 +6,11 @@ keyed by (scheme, parent domain, port), regular expressions matched against
 the whole origin, and callables. A request's ``Origin`` is first looked up in
 the exact set; only when that misses is it parsed, strictly, so that malformed
 values never reach a regex or a user's callable.
+
+A configured entry that can never match an ``Origin`` a browser sends (no
+scheme, a trailing slash, a path...) is safe but ineffective: it is reported as
+a :class:`~flask_crossorigin.ConfigurationWarning` naming the fix, and ignored,
+as flask-cors ignores it. Only what is insecure or cannot be compiled is a problem.
 """
 
 from __future__ import annotations
@@ -41,6 +46,10 @@ _IPV4 = re.compile(r"[0-9]+(?:\.[0-9]+){3}")
 # What makes a configured origin a regular expression. A lone '?' or '+' does not:
 # 'https://a.example?x' is a mistyped origin, reported as such.
 _REGEX_SYNTAX = re.compile(r"[\\\[\]$^(){}|*]|\.\+")
+# ... but a '?' or '+' before '://' does ('https?://a.example'), and so does a '?'
+# followed by more of the host ('https://www?.example.com'), unlike a query.
+_REGEX_SCHEME = re.compile(r"[^:/]*[?+][^:/]*://")
+_REGEX_IN_HOST = re.compile(r"[^?/]*://[^?/]*\?[^?/=&#]*[.:]")
 # An exact origin on an IPv6 address: its brackets are not regex syntax.
 _IPV6_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://\[[0-9A-Fa-f:.]+\](?::[0-9]+)?")
 # A regex quantifier with a comma, such as '{2,8}': not a list separator.
@@ -79,7 +88,10 @@ def parse_request_origin(value: str) -> RequestOrigin | None:
 class OriginMatcher:
     """The compiled ``origins`` of one policy. Immutable once built."""
 
-    __slots__ = ("any_origin", "exact", "wildcards", "regexes", "callables", "entries", "derived")
+    __slots__ = (
+        "any_origin", "exact", "wildcards", "regexes", "callables", "entries", "derived",
+        "ineffective",
+    )
 
     def __init__(
         self,
@@ -98,6 +110,9 @@ class OriginMatcher:
         self.callables = callables
         #: The entries as configured, for people (CLI, reasons, docs).
         self.entries = entries
+        #: Entries ignored because they can never match, each with the fix: the
+        #: policy warns about them with the place they come from.
+        self.ineffective: tuple[tuple[object, str], ...] = ()
         #: Answers precomputed from these origins by the policies that share them,
         #: filled while policies are compiled and read-only afterwards.
         self.derived: dict[object, object] = {}
@@ -108,11 +123,13 @@ class OriginMatcher:
             return None  # the common case: one set lookup, nothing parsed
         if origin == NULL_ORIGIN:
             return Refusal("origin-null")
+        if self.any_origin:
+            # '*' grants everyone, so refusing a malformed value ('www.example.com', as
+            # test clients send) protects nothing; the policy never echoes such a value.
+            return None
         parsed = parse_request_origin(origin)
         if parsed is None:
             return Refusal("origin-malformed", origin=origin)
-        if self.any_origin:
-            return None
         if self.wildcards and self._matches_wildcard(parsed):
             return None
         for regex in self.regexes:
@@ -147,9 +164,12 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
     """Validate ``origins`` and build its matcher.
 
     Returns the matcher (``None`` when there are problems) and the problems,
-    each as ``(offending value, what is wrong and how to fix it)``.
+    each as ``(offending value, what is wrong and how to fix it)``. Entries that
+    are safe but can never match are left out of the matcher and listed in its
+    :attr:`~OriginMatcher.ineffective`.
     """
     problems: list[tuple[object, str]] = []
+    ineffective: list[tuple[object, str]] = []
     items = _as_items(value, problems)
     any_origin = False
     exact: set[str] = set()
@@ -171,17 +191,17 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
             elif item == NULL_ORIGIN:
                 exact.add(item)
             elif item.lower() == NULL_ORIGIN:
-                problems.append((item, "write 'null' in lowercase, as browsers send it"))
+                ineffective.append((item, "write 'null' in lowercase, as browsers send it"))
             elif re.match(r"[A-Za-z][A-Za-z0-9+.\-]*://\*\.", item):
-                _add_wildcard(item, wildcards, problems)
+                _add_wildcard(item, wildcards, problems, ineffective)
             elif _IPV6_ORIGIN.fullmatch(item):
-                normalized = _exact_origin(item, problems)  # brackets, not a regex
+                normalized = _exact_origin(item, ineffective)  # brackets, not a regex
                 if normalized is not None:
                     exact.add(normalized)
-            elif _REGEX_SYNTAX.search(item):
+            elif is_origin_regex(item):
                 _add_regex(item, regexes, problems)
             else:
-                normalized = _exact_origin(item, problems)
+                normalized = _exact_origin(item, ineffective)
                 if normalized is not None:
                     exact.add(normalized)
         elif callable(item):
@@ -189,13 +209,15 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
             entries.append(f"callable {getattr(item, '__qualname__', repr(item))}")
         else:
             problems.append((item, _type_message(item)))
+    ineffective = [
+        (entry, f"{message}; this entry can never match an Origin a browser sends, so it "
+                "is ignored") for entry, message in ineffective
+    ]
     if any_origin and (exact - {NULL_ORIGIN} or wildcards or regexes or callables):
-        problems.append(
+        ineffective.append(
             (value, "'*' already allows every origin, so the other entries mean nothing; "
                     "keep either '*' or the list of origins")
         )
-    if not items and not problems:
-        problems.append((value, "allows no origin at all; list the origins to allow, or use '*'"))
     if problems:
         return None, problems
     matcher = OriginMatcher(
@@ -206,7 +228,21 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
         callables=tuple(callables),
         entries=tuple(entries),
     )
+    matcher.ineffective = tuple(ineffective)
     return matcher, problems
+
+
+def is_origin_regex(item: str) -> bool:
+    """Whether a configured origin string is a regular expression rather than an origin.
+
+    Regex syntax anywhere, a '?' or '+' in the scheme ('https?://a.example'), or
+    a '?' followed by more host ('https://(www.)?a.example', 'https://www?.a.example')
+    makes it one; a lone '?' after a complete origin ('https://a.example?x') does
+    not: that is a mistyped origin, reported as such.
+    """
+    return bool(
+        _REGEX_SYNTAX.search(item) or _REGEX_SCHEME.match(item) or _REGEX_IN_HOST.match(item)
+    )
 
 
 class MatcherCache:
@@ -243,12 +279,15 @@ def _freeze(value: object) -> object:
 def _as_items(value: object, problems: list[tuple[object, str]]) -> list[object]:
     if isinstance(value, str):
         separators = _COUNTED_REPEAT.sub("", value)
-        if "," in separators or (value.count("://") > 1 and " " in value.strip()):
+        several = "," in separators or (value.count("://") > 1 and " " in value.strip())
+        if several and is_origin_regex(value):
             problems.append(
-                (value, "looks like several origins in one string; pass a list, "
-                        "e.g. ['https://a.example', 'https://b.example']")
+                (value, "looks like several origins in one regex; pass a list, "
+                        "e.g. ['https://a.example', r'https://.*\\.b\\.example']")
             )
             return []
+        if several:  # 'https://a.example, https://b.example', as in an environment variable
+            return [part for part in re.split(r"[\s,]+", value) if part]
         return [value]
     if isinstance(value, re.Pattern) or callable(value):
         return [value]
@@ -349,18 +388,22 @@ def _exact_origin(text: str, problems: list[tuple[object, str]]) -> str | None:
 
 
 def _add_wildcard(
-    text: str, wildcards: set[tuple[str, str, str]], problems: list[tuple[object, str]]
+    text: str,
+    wildcards: set[tuple[str, str, str]],
+    problems: list[tuple[object, str]],
+    ineffective: list[tuple[object, str]],
 ) -> None:
     scheme, _, rest = text.partition("://")
     if "*" in rest[2:]:
         problems.append((text, "may hold one '*', as its whole leftmost label"))
         return
-    parts = _split_origin(f"{scheme}://{rest[2:]}", problems, entry=text, shown_prefix="*.")
+    parts = _split_origin(f"{scheme}://{rest[2:]}", ineffective, entry=text, shown_prefix="*.")
     if parts is None:
         return
     scheme, parent, port = parts
     if parent.startswith("[") or _IPV4.fullmatch(parent):
-        problems.append((text, "puts a wildcard on an IP address; list the origins"))
+        ineffective.append((text, "puts a wildcard on an IP address, which has no "
+                                  "subdomains; list the origins"))
     elif _public_suffixes().is_public(parent):
         problems.append(
             (text, f"'{parent}' is a public suffix, so '*.{parent}' would trust sites anyone "
@@ -373,13 +416,9 @@ def _add_wildcard(
 def _add_regex(
     text: str, regexes: list[re.Pattern[str]], problems: list[tuple[object, str]]
 ) -> None:
-    bare_stars = text.count("*") - len(_QUANTIFIED_STAR.findall(text))
-    if bare_stars:
-        problems.append(
-            (text, "uses '*' where it quantifies nothing; '*' means 'any subdomain' only as "
-                   "a whole leftmost label ('https://*.example.com'); otherwise write a "
-                   r"regex, e.g. r'http://localhost:\d+'")
-        )
+    bare = _bare_star(text)
+    if bare is not None:
+        problems.append((text, bare))
         return
     try:
         regex = re.compile(text)
@@ -394,6 +433,38 @@ def _add_regex(
             "character, so look-alike hosts match too; write '\\.' for a literal dot"
         )
     regexes.append(regex)
+
+
+def _bare_star(text: str) -> str | None:
+    """What a '*' that is not part of a deliberate regex repeat really does, or ``None``.
+
+    'http://localhost:*' reads as "any port", but as a regex matched against the
+    whole origin its '*' repeats the ':' before it: it matches 'http://localhost',
+    'http://localhost:', 'http://localhost::' and never 'http://localhost:3000'
+    (flask-cors matches regexes as prefixes, so there it also admits
+    'http://localhost.evil.com').
+    """
+    stars = [m.start() for m in re.finditer(r"\*", text)]
+    quantified = {m.end() - 1 for m in _QUANTIFIED_STAR.finditer(text)}
+    for at in stars:
+        if at in quantified:
+            continue
+        before = text[at - 1] if at else ""
+        if not before or before in "(|^":
+            return ("has a '*' that repeats nothing, which is not a valid regex; '*' means "
+                    "'any subdomain' only as a whole leftmost label ('https://*.example.com')")
+        head = text[:at - 1]
+        if before == ":":
+            return (f"has a '*' that repeats the ':' before it: matched against the whole "
+                    f"origin it allows only '{head}' followed by any number of ':', never a "
+                    f"port (flask-cors matched it as a prefix, so there it also admitted "
+                    f"look-alike hosts such as '{head}.evil.example'); for an optional port "
+                    rf"write r'{head}(:\d+)?'")
+        return (f"has a '*' that repeats the {before!r} before it (zero or more of it), not "
+                "'anything'; '*' means 'any subdomain' only as a whole leftmost label "
+                "('https://*.example.com'); in a regex, write what may appear there, e.g. "
+                r"'[a-z0-9-]+'")
+    return None
 
 
 @lru_cache(maxsize=1)

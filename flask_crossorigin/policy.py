@@ -8,10 +8,11 @@ method, then request headers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from .errors import ConfigurationError, Problem
+from .errors import ConfigurationError, Problem, warn_configuration
 from .headers import (
     MAX_REQUEST_HEADERS_COUNT,
     MAX_REQUEST_HEADERS_LENGTH,
@@ -21,6 +22,7 @@ from .headers import (
 )
 from .options import (
     Layer,
+    check_allow_headers,
     check_bool,
     check_max_age,
     check_token_list,
@@ -77,11 +79,15 @@ class Policy:
         self.private_network: bool = settings["allow_private_network"]
         methods: tuple[str, ...] = settings["methods"]
         allow_headers: tuple[str, ...] = settings["allow_headers"]
+        patterns: tuple[re.Pattern[str], ...] = settings.get("allow_header_patterns", ())
         #: ``None`` means any method / any header.
         self.methods = None if methods == ("*",) else frozenset(methods)
         self.allow_headers = (
-            None if allow_headers == ("*",) else frozenset(h.lower() for h in allow_headers)
+            None if allow_headers == ("*",) else frozenset(
+                h.lower() for h in allow_headers if h not in {p.pattern for p in patterns})
         )
+        #: Regexes of ``allow_headers``, matched case-insensitively against whole names.
+        self.allow_header_patterns = patterns
 
         # Everything below is precomputed so that a request only looks it up.
         self._wildcard = origins.any_origin and settings["send_wildcard"]
@@ -90,7 +96,8 @@ class Policy:
             shared.append((ACAC, "true"))
         actual_static = list(shared)
         if settings["expose_headers"]:
-            actual_static.append((ACEH, ", ".join(settings["expose_headers"])))
+            # Sorted, as flask-cors sends them: the order means nothing to a browser.
+            actual_static.append((ACEH, ", ".join(sorted(settings["expose_headers"]))))
         self._actual_static = tuple(actual_static)
         self._methods_value = ", ".join(methods)
         preflight_tail = list(shared)
@@ -109,7 +116,7 @@ class Policy:
             preflight_vary.append("Access-Control-Request-Private-Network")
         self.preflight_vary: tuple[str, ...] = tuple(preflight_vary) if vary else ()
         self._no_origin = Decision(
-            ((ACAO, "*"),) + self._actual_static if self._wildcard and always else (),
+            ((ACAO, "*"),) + self._actual_static if origins.any_origin and always else (),
             self.actual_vary,
             None,
         )
@@ -145,9 +152,14 @@ class Policy:
         refusal = self.origins.check(origin, self.name)
         if refusal is not None:
             return Decision((), self.actual_vary, refusal)
-        if self._wildcard:
+        if self._wildcard or not self._echoable(origin):
             return self._wildcard_grant
         return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
+
+    def _echoable(self, origin: str) -> bool:
+        """Whether a granted ``origin`` may be echoed: a '*' policy grants malformed
+        values too ('www.example.com'), and answers those with '*', never echoed."""
+        return not self.origins.any_origin or parse_request_origin(origin) is not None
 
     def preflight_for(self, environ: dict[str, Any]) -> Decision:
         """:meth:`preflight` for the request in a WSGI environ."""
@@ -182,19 +194,21 @@ class Policy:
         names: list[str] = []
         if request_headers:
             try:
-                names = parse_request_headers(request_headers)
+                # As the client spelt them: they are echoed back (compared case-insensitively).
+                names = parse_request_headers(request_headers, keep_case=True)
             except HeaderListError as error:
                 return Decision((), vary, Refusal(
                     error.code, limit=_HEADER_LIMITS, length=error.length, count=error.count,
                 ))
             if self.allow_headers is not None:
-                missing = [name for name in names if name not in self.allow_headers]
+                missing = [name for name in names if not self._header_allowed(name)]
                 if missing:
                     return Decision((), vary, Refusal(
                         "headers-not-allowed", headers=", ".join(missing), policy=self.name,
                         allowed=", ".join(self.settings["allow_headers"]),
                     ))
-        headers: list[Header] = [(ACAO, "*" if self._wildcard else origin)]
+        echo = not self._wildcard and self._echoable(origin)
+        headers: list[Header] = [(ACAO, origin if echo else "*")]
         headers.append((ACAM, method if self.methods is None else self._methods_value))
         if names:
             headers.append((ACAH, ", ".join(names)))
@@ -202,6 +216,12 @@ class Policy:
         if self.private_network and private_network == "true":
             headers.append((ACAPN, "true"))
         return Decision(tuple(headers), vary, None)
+
+    def _header_allowed(self, name: str) -> bool:
+        allowed = self.allow_headers
+        if allowed is not None and name.lower() in allowed:
+            return True
+        return any(p.fullmatch(name) is not None for p in self.allow_header_patterns)
 
 
 def is_preflight(environ: dict[str, Any]) -> bool:
@@ -248,9 +268,8 @@ def build_policy(
     if methods is not None:
         methods = tuple(m.upper() for m in methods)
     settings["methods"] = methods
-    settings["allow_headers"] = check_token_list(
-        "allow_headers", value("allow_headers"), where("allow_headers"), problems
-    )
+    allow_headers = check_allow_headers(value("allow_headers"), where("allow_headers"), problems)
+    settings["allow_headers"], settings["allow_header_patterns"] = allow_headers or (None, ())
     settings["expose_headers"] = check_token_list(
         "expose_headers", value("expose_headers"), where("expose_headers"), problems,
         allow_none=True,
@@ -259,6 +278,8 @@ def build_policy(
     matcher, origin_problems = (matchers or MatcherCache()).compile(value("origins"))
     for offending, message in origin_problems:
         problems.append(Problem(where("origins"), "origins", offending, message))
+    for offending, message in matcher.ineffective if matcher is not None else ():
+        warn_configuration(f"{where('origins')}: origins={offending!r}: {message}")
     settings["origins"] = value("origins")
 
     credentials = settings["supports_credentials"] and check_conflicts

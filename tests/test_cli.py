@@ -54,7 +54,7 @@ def api_app() -> Flask:
         return jsonify(user="me")
 
     @app.route("/api/widget")
-    @cross_origin(origins="*")
+    @cross_origin(origins="*", send_wildcard=True)
     def widget() -> Any:
         return "widget"
 
@@ -539,3 +539,22 @@ def test_a_configuration_that_cannot_compile_is_an_error_not_a_traceback() -> No
         assert result.output.startswith("Error: 1 problem in the CORS configuration:")
         assert "supports_credentials=True" in result.output
         assert "Traceback" not in result.output
+
+
+def test_lint_reports_ignored_config_keys_and_ineffective_origins() -> None:
+    """What start-up warned about is in lint's report too, never under "no warnings"."""
+    app = Flask(__name__)
+    app.config["CORS_HEADERS"] = "Content-Type"
+    app.config["CORS_ORIGIN"] = [TRUSTED]
+    with pytest.warns(ConfigurationWarning) as caught:
+        CORS(app, origins=[TRUSTED, "app.example"])
+    assert len(caught) == 3
+    result = run(app, "lint")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0].startswith("app.config['CORS_HEADERS'] is not a setting and is ignored")
+    assert "remove it" in lines[0] and "Do not rename it to CORS_ALLOW_HEADERS" in lines[0]
+    assert "did you mean 'CORS_ORIGINS'?" in lines[1]
+    assert lines[2].startswith("resources['/*']: origins='app.example': has no scheme")
+    assert lines[-1] == "3 warnings (1 policy checked)"
+    assert "no warnings" not in result.output

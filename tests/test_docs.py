@@ -39,3 +39,39 @@ def test_html_builds_without_warnings(tmp_path: Path, capsys: pytest.CaptureFixt
 
 def test_doctests_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     sphinx_build("doctest", tmp_path, capsys)
+
+
+def rst_headings(path: Path) -> list[tuple[int, str, str]]:
+    """``(line index, title, underline character)`` of every section heading."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    found = []
+    for i in range(1, len(lines)):
+        line, title = lines[i], lines[i - 1].strip()
+        if (title and len(line) >= 3 and len(set(line)) == 1 and line[0] in "=-^~\""
+                and len(line) == len(lines[i - 1]) and not title.startswith("..")):
+            found.append((i, title, line[0]))
+    return found
+
+
+@pytest.mark.parametrize("page", sorted(p.name for p in DOCS.glob("*.rst")))
+def test_headings_are_unique_and_none_is_empty(page: str) -> None:
+    """What the migration guide once shipped: "Resources" twice, empty "Preflights"."""
+    path = DOCS / page
+    lines = path.read_text(encoding="utf-8").splitlines()
+    headings = rst_headings(path)
+    titles = [title for _, title, _ in headings]
+    assert len(titles) == len(set(titles)), sorted(t for t in titles if titles.count(t) > 1)
+    levels: list[str] = []  # underline characters in the order they first appear
+    for _, _, char in headings:
+        if char not in levels:
+            levels.append(char)
+    for k, (at, title, char) in enumerate(headings):
+        end = headings[k + 1][0] - 1 if k + 1 < len(headings) else len(lines)
+        body = [line for line in lines[at + 1:end] if line.strip()]
+        deeper = k + 1 < len(headings) and levels.index(headings[k + 1][2]) > levels.index(char)
+        assert body or deeper, f"{page}: heading {title!r} is empty"
+
+
+def test_migration_guide_describes_the_release_the_suite_runs() -> None:
+    text = (DOCS / "migrating.rst").read_text(encoding="utf-8")
+    assert "flask-cors 6.0.5" in text and "6.0.2" not in text

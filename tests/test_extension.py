@@ -13,10 +13,12 @@ from flask_crossorigin import CORS, CrossOriginState
 from .conftest import TRUSTED, make_app, vary_of
 
 
-def test_one_liner_answers_star_to_any_origin(client: Any) -> None:
+def test_one_liner_echoes_any_origin(client: Any) -> None:
+    # send_wildcard=False by default, as in flask-cors: the origin is echoed (with Vary).
     response = client.get("/api/data", headers={"Origin": "https://anyone.example"})
     assert response.status_code == 200
-    assert response.headers.getlist("Access-Control-Allow-Origin") == ["*"]
+    assert response.headers.getlist("Access-Control-Allow-Origin") == ["https://anyone.example"]
+    assert vary_of(response) == ["Origin"]
     assert "Access-Control-Allow-Credentials" not in response.headers
     assert response.get_json() == {"message": "hello"}
 
@@ -83,14 +85,43 @@ def test_vary_already_naming_origin_is_not_repeated() -> None:
     assert vary_of(response) == ["origin"]
 
 
-def test_star_answers_vary_on_origin_too(client: Any) -> None:
-    # Even '*' refuses 'null' and malformed origins: the answer depends on Origin.
+def test_star_answers_vary_on_origin_too(build: Any) -> None:
+    # Even '*' refuses 'null': the answer depends on Origin.
+    client = build(send_wildcard=True).test_client()
     granted = client.get("/api/data", headers={"Origin": "https://a.example"})
     refused = client.get("/api/data", headers={"Origin": "null"})
     assert granted.headers["Access-Control-Allow-Origin"] == "*"
     assert "Access-Control-Allow-Origin" not in refused.headers
     for response in (granted, refused, client.get("/api/data")):
         assert vary_of(response) == ["Origin"]
+
+
+@pytest.mark.parametrize("send_wildcard", [True, False])
+def test_any_origin_grants_malformed_origins_with_star_never_echoed(
+    build: Any, send_wildcard: bool
+) -> None:
+    """'*' grants everyone, so a malformed Origin (as test clients send) is granted too,
+    always as '*': the value is never echoed. 'null' stays refused unless listed."""
+    client = build(send_wildcard=send_wildcard, expose_headers=["X-Total"]).test_client()
+    for origin in ("www.example.com", "https://a.example/", "HTTPS://A.EXAMPLE", ""):
+        response = client.get("/api/data", headers={"Origin": origin})
+        assert response.headers.getlist("Access-Control-Allow-Origin") == ["*"], origin
+        assert response.headers["Access-Control-Expose-Headers"] == "X-Total"
+        answer = client.options("/api/items/1", headers={
+            "Origin": origin, "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "X-Token"})
+        assert answer.status_code == 204
+        assert answer.headers["Access-Control-Allow-Origin"] == "*"
+        assert answer.headers["Access-Control-Allow-Headers"] == "X-Token"
+    assert "Access-Control-Allow-Origin" not in client.get(
+        "/api/data", headers={"Origin": "null"}).headers
+
+
+def test_listed_origins_still_refuse_malformed_values(build: Any) -> None:
+    client = build(origins=["https://a.example", "https://*.example.com"]).test_client()
+    for origin in ("a.example", "https://a.example/", "HTTPS://A.EXAMPLE", "null"):
+        assert "Access-Control-Allow-Origin" not in client.get(
+            "/api/data", headers={"Origin": origin}).headers
 
 
 def test_vary_header_false_leaves_vary_out(build: Any) -> None:
@@ -104,7 +135,8 @@ def test_credentials_and_exposed_headers(build: Any) -> None:
     response = client.get("/api/data", headers={"Origin": TRUSTED})
     assert response.headers["Access-Control-Allow-Origin"] == TRUSTED
     assert response.headers["Access-Control-Allow-Credentials"] == "true"
-    assert response.headers["Access-Control-Expose-Headers"] == "X-Total-Count, ETag"
+    # Sorted, as flask-cors sends them.
+    assert response.headers["Access-Control-Expose-Headers"] == "ETag, X-Total-Count"
     refused = client.get("/api/data", headers={"Origin": "https://evil.example"})
     for name in ("Access-Control-Allow-Origin", "Access-Control-Allow-Credentials",
                  "Access-Control-Expose-Headers"):
@@ -124,7 +156,7 @@ def test_always_send_false_sends_nothing_without_origin(build: Any) -> None:
     assert "Access-Control-Allow-Origin" not in response.headers
     assert vary_of(response) == ["Origin"]  # now the answer depends on Origin
     assert client.get("/api/data", headers={"Origin": "https://a.example"}).headers[
-        "Access-Control-Allow-Origin"] == "*"
+        "Access-Control-Allow-Origin"] == "https://a.example"
 
 
 def test_listed_origins_are_never_sent_to_requests_without_origin(build: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask, abort, jsonify, request
 
-from flask_crossorigin import CORS
+from flask_crossorigin import CORS, ConfigurationError
 
 from .conftest import TRUSTED, make_app, preflight, vary_of
 
@@ -73,7 +73,28 @@ def test_request_headers_compare_case_insensitively(build: Any) -> None:
     client = build(origins=[TRUSTED], allow_headers=["X-Token", "content-TYPE"]).test_client()
     response = client.options("/api/items/1", headers=preflight(headers="X-TOKEN,Content-Type"))
     assert response.status_code == 204
-    assert response.headers["Access-Control-Allow-Headers"] == "x-token, content-type"
+    # Echoed as the client spelt them.
+    assert response.headers["Access-Control-Allow-Headers"] == "X-TOKEN, Content-Type"
+
+
+def test_allow_headers_regexes_match_whole_names_case_insensitively(build: Any) -> None:
+    client = build(origins=[TRUSTED], allow_headers=[r"X-Company-.*", "Content-Type"]).test_client()
+    granted = client.options("/api/items/1", headers=preflight(
+        headers="x-company-foo, X-COMPANY-BAR, content-type"))
+    assert granted.status_code == 204
+    assert granted.headers["Access-Control-Allow-Headers"] == (
+        "x-company-foo, X-COMPANY-BAR, content-type")
+    for refused in ("x-other", "x-xx-company-foo", "x-company"):
+        response = client.options("/api/items/1", headers=preflight(headers=refused))
+        assert response.status_code == 403, refused
+        assert "Access-Control-Allow-Headers" not in response.headers
+
+
+def test_allow_headers_regexes_are_validated_at_start_up(build: Any) -> None:
+    with pytest.raises(ConfigurationError, match="not a valid regular expression"):
+        build(allow_headers=["X-(unclosed"])
+    with pytest.raises(ConfigurationError, match="keep either '\\*' or the names"):
+        build(allow_headers=["*", "X-A-.*"])
 
 
 def test_methods_match_exactly_not_by_substring(build: Any) -> None:
@@ -206,9 +227,12 @@ def test_private_network_only_when_enabled_and_asked(build: Any) -> None:
     assert "Access-Control-Allow-Private-Network" not in not_asked.headers
 
 
-def test_any_origin_preflight_answers_star(client: Any) -> None:
+def test_any_origin_preflight_echoes_the_origin(client: Any, build: Any) -> None:
     response = client.options("/api/items/1", headers=preflight(origin="https://a.example"))
     assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == "https://a.example"
+    star = build(send_wildcard=True).test_client()
+    response = star.options("/api/items/1", headers=preflight(origin="https://a.example"))
     assert response.headers["Access-Control-Allow-Origin"] == "*"
 
 

@@ -154,8 +154,8 @@ def reference_header_names(value: str) -> list[str] | None:
             continue
         if not is_token(name):
             return None
-        if name.lower() not in names:
-            names.append(name.lower())
+        if name.lower() not in {n.lower() for n in names}:
+            names.append(name)  # echoed as the client spelt it
     return names
 
 
@@ -181,7 +181,15 @@ class Spec:
     @property
     def star(self) -> bool:
         """The grant is a literal '*' rather than the origin."""
-        return self.any_origin and self.opt("send_wildcard", True)
+        return self.any_origin and self.opt("send_wildcard", False)
+
+    def granted_value(self, origin: str) -> str:
+        """'*', or the origin echoed: a '*' policy never echoes a malformed value."""
+        if self.star:
+            return "*"
+        if self.any_origin and origin not in self.exact and split_origin(origin) is None:
+            return "*"
+        return origin
 
     @property
     def methods(self) -> list[str] | None:
@@ -201,11 +209,11 @@ class Spec:
             return True
         if origin == "null":
             return False
+        if self.any_origin:
+            return True  # malformed values too: '*' grants everyone (never echoed)
         parts = split_origin(origin)
         if parts is None:
             return False  # malformed values never reach a regex or a callable
-        if self.any_origin:
-            return True
         scheme, host, port = parts
         for w_scheme, parent, w_port in self.wildcards:
             if scheme == w_scheme and port == w_port and host.endswith("." + parent):
@@ -223,17 +231,18 @@ class Spec:
     def actual_headers(self, origin: str | None) -> dict[str, str]:
         """The CORS headers of an actual response to a request from ``origin``."""
         if origin is None:
-            granted = self.star and self.opt("always_send", True)
+            granted = self.any_origin and self.opt("always_send", True)
         else:
             granted = self.grants(origin)
         if not granted:
             return {}
-        headers = {"Access-Control-Allow-Origin": "*" if self.star else str(origin)}
+        headers = {"Access-Control-Allow-Origin": "*" if origin is None
+                   else self.granted_value(origin)}
         if self.credentials:
             headers["Access-Control-Allow-Credentials"] = "true"
         expose = self.opt("expose_headers", None)
         if expose:  # each name once, in its first spelling
-            headers["Access-Control-Expose-Headers"] = ", ".join(once(expose))
+            headers["Access-Control-Expose-Headers"] = ", ".join(sorted(once(expose)))
         return headers
 
     def preflight_headers(
@@ -251,11 +260,11 @@ class Spec:
             if parsed is None:
                 return None
             allow = self.allow_headers
-            if allow is not None and not set(parsed) <= allow:
+            if allow is not None and not {name.lower() for name in parsed} <= allow:
                 return None
             names = parsed
         headers = {
-            "Access-Control-Allow-Origin": "*" if self.star else origin,
+            "Access-Control-Allow-Origin": self.granted_value(origin),
             "Access-Control-Allow-Methods": method if methods is None else ", ".join(methods),
         }
         if names:
@@ -627,8 +636,9 @@ def test_request_header_parsing_matches_the_reference(value: str) -> None:
         assert expected is None, (value[:80], error.code)
         assert error.code in ("headers-too-long", "headers-malformed")
         return
-    assert names == expected
+    assert names == [name.lower() for name in expected]
     assert len(names) <= 64 and all(is_token(name) and name == name.lower() for name in names)
+    assert parse_request_headers(value, keep_case=True) == expected
 
 
 # -- properties on a real app ---------------------------------------------------------------

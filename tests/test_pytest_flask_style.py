@@ -15,7 +15,7 @@ from flask import Flask, url_for
 def test_client_fixture_sees_the_one_liner(client: Any) -> None:
     response = client.get(url_for("data"), headers={"Origin": "https://a.example"})
     assert response.status_code == 200
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Allow-Origin"] == "https://a.example"
 
 
 @pytest.mark.options(TESTING=True)
@@ -36,4 +36,4 @@ def test_error_response_with_the_client_fixture(client: Any, app: Flask) -> None
     app.config["PROPAGATE_EXCEPTIONS"] = False
     response = client.get("/boom", headers={"Origin": "https://a.example"})
     assert response.status_code == 500
-    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Access-Control-Allow-Origin"] == "https://a.example"

@@ -131,7 +131,7 @@ def test_plus_is_not_decoded_to_a_space() -> None:
 def test_resources_as_list_and_string_use_the_app_options() -> None:
     for resources in (["/api/*"], "/api/*", re.compile(r"/api/.*")):
         app = resource_app(resources)
-        assert allowed(app, "/api/users", "https://x.example") == "*"
+        assert allowed(app, "/api/users", "https://x.example") == "https://x.example"
         assert allowed(app, "/public", "https://x.example") is None
 
 
