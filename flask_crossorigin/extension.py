@@ -322,17 +322,19 @@ def preflight_rule(req: Request) -> tuple[Rule | None] | None:
     ``(None,)`` when no rule does (the path's resource policy decides), ``None``
     when routing failed in a way that Flask must answer (an untrusted ``Host``).
     A slash redirect is followed to the rule of its target, as a browser never
-    follows a redirected preflight. A malformed requested method is not
-    routed: the rule ``OPTIONS`` reached stands in, and the policy refuses it.
+    follows a redirected preflight. When the requested method reaches no rule,
+    or is malformed (then not routed at all), the rule ``OPTIONS`` reached
+    stands in: the actual request would get a 405, and the policy decides.
     """
     exception = req.routing_exception
     adapter: MapAdapter | None = request_ctx.url_adapter
     if adapter is None or (exception is not None and not isinstance(exception, _ROUTING_OUTCOMES)):
         return None
     method = req.environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]
-    if not is_token(method):
-        return (req.url_rule,)
-    return (_match(adapter, None, method),)
+    rule = _match(adapter, None, method) if is_token(method) else None
+    # No rule serves the method here (the actual request would get a 405): the rule
+    # OPTIONS reached decides, as no other view's policy can be bypassed through it.
+    return (rule if rule is not None else req.url_rule,)
 
 
 def _redirect_rule(req: Request) -> Rule | None:

@@ -33,10 +33,4 @@ EXPECTED_FAILURES: dict[str, tuple[int, str]] = {
         (14, "correctness"),
     _D + "test_private_network_headers.py::SupportsCredentialsCase::"
          "test_credentials_unsupported": (14, "correctness"),
-    # 15. intercept_exceptions=False: flask-cors's meaning is issue 11's cause 5, done in
-    #     the request hooks; remove these two when it lands.
-    _D + "test_exception_interception.py::NoExceptionInterceptionTestCase::test_acl_abort_404":
-        (15, "correctness"),
-    _D + "test_exception_interception.py::NoExceptionInterceptionTestCase::test_acl_abort_500":
-        (15, "correctness"),
 }
