@@ -73,6 +73,11 @@ WARNINGS: dict[str, str] = {
         "up to 24 hours, so a method or header you withdraw stays allowed that long; use "
         "at most {limit}"
     ),
+    "wildcard-public-suffix": (
+        "the wildcard origin {entry} has public suffixes below it ({count}, e.g. {examples}): "
+        "anyone can have a site under them, so the wildcard never matches a host at or "
+        "below one; list such origins one by one if you mean to trust them"
+    ),
     "regex-dot": (
         "the origin regex {entry} has an unescaped '.' in {around}: it matches any "
         "character, so look-alike hosts match too; write '\\.' for a literal dot"
@@ -590,6 +595,14 @@ def lint_policy(policy: Policy) -> list[str]:
             warnings.append(("credentials-wildcard", {"entry": f"'{entry}'"}))
         for regex in origins.regexes:
             warnings.append(("credentials-regex", {"entry": f"'{regex.pattern}'"}))
+    for scheme, parent, port in sorted(origins.wildcards):
+        below = origins.boundaries.get(parent)
+        if below:
+            entry = f"{scheme}://*.{parent}" + (f":{port}" if port else "")
+            warnings.append(("wildcard-public-suffix", {
+                "entry": f"'{entry}'", "count": len(below),
+                "examples": ", ".join(below.examples()),
+            }))
     if policy.private_network:
         warnings.append(("private-network", {}))
     if "null" in origins.exact:

@@ -11,11 +11,13 @@ values never reach a regex or a user's callable.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Union
 
 from .errors import warn_configuration
 from .reasons import Refusal, logger
+from .suffixes import SuffixesBelow, suffixes_below
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -79,7 +81,10 @@ def parse_request_origin(value: str) -> RequestOrigin | None:
 class OriginMatcher:
     """The compiled ``origins`` of one policy. Immutable once built."""
 
-    __slots__ = ("any_origin", "exact", "wildcards", "regexes", "callables", "entries", "derived")
+    __slots__ = (
+        "any_origin", "exact", "wildcards", "regexes", "callables", "entries", "derived",
+        "boundaries",
+    )
 
     def __init__(
         self,
@@ -90,6 +95,7 @@ class OriginMatcher:
         regexes: tuple[re.Pattern[str], ...],
         callables: tuple[Callable[[str], bool], ...],
         entries: tuple[str, ...],
+        boundaries: dict[str, SuffixesBelow] | None = None,
     ) -> None:
         self.any_origin = any_origin
         self.exact = exact
@@ -98,6 +104,9 @@ class OriginMatcher:
         self.callables = callables
         #: The entries as configured, for people (CLI, reasons, docs).
         self.entries = entries
+        #: Wildcard parents with public suffixes below them, which matching never
+        #: crosses ('*.amazonaws.com' never matches 'x.s3.amazonaws.com').
+        self.boundaries: dict[str, SuffixesBelow] = boundaries or {}
         #: Answers precomputed from these origins by the policies that share them,
         #: filled while policies are compiled and read-only afterwards.
         self.derived: dict[object, object] = {}
@@ -128,19 +137,45 @@ class OriginMatcher:
                     "origin-callable-failed", origin=origin, policy=policy_name,
                     error=type(error).__name__,
                 )
+        if self.boundaries:
+            crossed = self.crossed_suffix(parsed)
+            if crossed is not None:
+                return Refusal(
+                    "origin-public-suffix", origin=origin, policy=policy_name,
+                    wildcard=crossed[0], suffix=crossed[1],
+                )
         return Refusal("origin-not-allowed", origin=origin, policy=policy_name)
 
     def _matches_wildcard(self, origin: RequestOrigin) -> bool:
         # Try every parent of the host: 'a.b.example.com' -> 'b.example.com',
         # 'example.com', 'com'. The host itself is never tried, so '*.example.com'
         # needs at least one label before 'example.com'.
+        # A host under a public suffix below the parent is never matched: see suffixes.py.
         host = origin.host
         dot = host.find(".")
         while dot != -1:
-            if (origin.scheme, host[dot + 1 :], origin.port) in self.wildcards:
-                return True
+            parent = host[dot + 1 :]
+            if (origin.scheme, parent, origin.port) in self.wildcards:
+                below = self.boundaries.get(parent)
+                return below is None or below.crossed(host, dot + 1) is None
             dot = host.find(".", dot + 1)
         return False
+
+    def crossed_suffix(self, origin: RequestOrigin) -> tuple[str, str] | None:
+        """The wildcard entry and the public suffix it would have to cross to match ``origin``."""
+        host = origin.host
+        dot = host.find(".")
+        while dot != -1:
+            parent = host[dot + 1 :]
+            below = self.boundaries.get(parent)
+            if below is not None and (origin.scheme, parent, origin.port) in self.wildcards:
+                suffix = below.crossed(host, dot + 1)
+                if suffix is None:
+                    return None
+                port = f":{origin.port}" if origin.port else ""
+                return f"{origin.scheme}://*.{parent}{port}", suffix
+            dot = host.find(".", dot + 1)
+        return None
 
 
 def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[object, str]]]:
@@ -205,8 +240,19 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
         regexes=tuple(regexes),
         callables=tuple(callables),
         entries=tuple(entries),
+        boundaries=wildcard_boundaries(wildcards),
     )
     return matcher, problems
+
+
+def wildcard_boundaries(wildcards: Iterable[tuple[str, str, str]]) -> dict[str, SuffixesBelow]:
+    """The public suffixes below each wildcard parent that has any (see suffixes.py)."""
+    found = {}
+    for _, parent, _ in wildcards:
+        below = suffixes_below(parent)
+        if below:
+            found[parent] = below
+    return found
 
 
 class MatcherCache:
