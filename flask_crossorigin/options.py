@@ -228,6 +228,11 @@ def check_token_list(
 MAX_MAX_AGE = 365 * 24 * 3600
 
 
+def is_ascii_digits(text: str) -> bool:
+    """Only '0'-'9': ``str.isdigit()`` also accepts '²' (int() fails) and '٣' (int() reads 3)."""
+    return text.isascii() and text.isdigit()
+
+
 def check_max_age(value: Any, where: str, problems: list[Problem]) -> int | None:
     seconds: Any = value
     if value is None:
@@ -238,7 +243,7 @@ def check_max_age(value: Any, where: str, problems: list[Problem]) -> int | None
             problems.append(Problem(where, "max_age", value, "must be whole seconds"))
             return None
         seconds = int(seconds)
-    elif isinstance(value, str) and value.isdigit():
+    elif isinstance(value, str) and is_ascii_digits(value):
         seconds = int(value)
     if isinstance(seconds, bool) or not isinstance(seconds, int):
         problems.append(Problem(where, "max_age", value,
