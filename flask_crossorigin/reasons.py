@@ -87,6 +87,10 @@ VERDICTS: dict[str, str] = {
         "the response lacks 'Access-Control-Allow-Credentials: true', so browsers block a "
         "credentialed request; set supports_credentials=True on {policy}"
     ),
+    "credentials-not-true": (
+        "Access-Control-Allow-Credentials reads {value} (header lines are joined with "
+        "', '), but browsers accept exactly 'true', once; send one such header"
+    ),
     "preflight-status": (
         "the preflight answer has status {status}; browsers need 200-299, and no redirect"
     ),
