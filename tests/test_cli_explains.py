@@ -133,3 +133,25 @@ def test_repeated_list_lines_are_one_list(
     assert (result.exit_code == 0) is allowed, result.output
     if not allowed:
         assert ", ".join(lines) in first_line(result)
+
+
+# -- README: the example is the real command's real output ------------------------------
+
+
+def test_the_readme_example_is_real_output_on_a_routed_path() -> None:
+    import shlex
+    from pathlib import Path
+
+    from flask.cli import ScriptInfo
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Why was my request blocked?", 1)[1].split("```console\n", 1)[1]
+    session = block.split("```", 1)[0].splitlines()
+    command = shlex.split(session[0].removeprefix("$ "))
+    assert command[:4] == ["flask", "--app", "example_app", "cors"]
+    app = ScriptInfo(app_import_path="example_app").load_app()
+    result = app.test_cli_runner().invoke(args=command[3:])
+    status = session.index("$ echo $?")
+    assert result.output.splitlines() == session[1:status]
+    assert str(result.exit_code) == session[status + 1]
+    assert "no route matches" not in result.output  # a routed path
