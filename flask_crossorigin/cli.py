@@ -45,8 +45,11 @@ _NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PU
 # Methods check sends to the app for real; for others the view is not run unless --send.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+#: Preflight-cache caps per engine, in seconds: what a ``max_age`` turns into.
+MAX_AGE_CAPS = {"WebKit": 600, "Chromium": 7200, "Firefox": 86400}
+
 #: ``max_age`` above this many seconds is reported by ``lint`` (Chromium's own cap).
-LONG_MAX_AGE = 7200
+LONG_MAX_AGE = MAX_AGE_CAPS["Chromium"]
 
 #: What ``flask cors lint`` reports: one text per risk, each saying how to fix it.
 WARNINGS: dict[str, str] = {
@@ -61,17 +64,19 @@ WARNINGS: dict[str, str] = {
     ),
     "private-network": (
         "allow_private_network=True: allowed origins on the public internet may reach this "
-        "server inside the user's private network; turn it off unless this server is a "
-        "local device's API"
+        "server inside the user's private network, for the Chromium clients that still "
+        "send Private Network Access preflights (on hold since October 2024; Chrome 142 "
+        "asks the user instead, with Local Network Access, and Firefox and Safari send "
+        "none); turn it off unless this server is a local device's API"
     ),
     "null-origin": (
         "origins lists 'null': sandboxed iframes and file: or data: pages send it, and "
         "any site can create one; remove 'null'"
     ),
     "long-max-age": (
-        "max_age={max_age} is longer than {limit} seconds: Firefox keeps a preflight answer "
-        "up to 24 hours, so a method or header you withdraw stays allowed that long; use "
-        "at most {limit}"
+        "max_age={max_age} is longer than {limit} seconds: WebKit keeps a preflight answer "
+        "at most 600 seconds and Chromium 7200, but Firefox up to {kept} seconds, so a "
+        "method or header you withdraw stays allowed that long; use at most {limit}"
     ),
     "wildcard-public-suffix": (
         "the wildcard origin {entry} has public suffixes below it ({count}, e.g. {examples}): "
@@ -660,7 +665,9 @@ def lint_policy(policy: Policy) -> list[str]:
         warnings.append(("null-origin", {}))
     max_age = policy.settings["max_age"]
     if max_age is not None and max_age > LONG_MAX_AGE:
-        warnings.append(("long-max-age", {"max_age": max_age, "limit": LONG_MAX_AGE}))
+        kept = min(max_age, MAX_AGE_CAPS["Firefox"])
+        warnings.append(("long-max-age", {"max_age": max_age, "limit": LONG_MAX_AGE,
+                                          "kept": kept}))
     for regex in origins.regexes:
         dot = _UNESCAPED_DOT.search(regex.pattern)
         if dot is not None:

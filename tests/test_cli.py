@@ -417,7 +417,9 @@ def test_lint_passes_a_careful_configuration() -> None:
          "credentials-regex", {"entry": r"'https://app\d\.example\.com'"}),
         ({"allow_private_network": True}, "private-network", {}),
         ({"origins": ["null", TRUSTED]}, "null-origin", {}),
-        ({"max_age": 86400}, "long-max-age", {"max_age": 86400, "limit": 7200}),
+        ({"max_age": 86400}, "long-max-age", {"max_age": 86400, "limit": 7200, "kept": 86400}),
+        ({"max_age": 100000}, "long-max-age", {"max_age": 100000, "limit": 7200,
+                                               "kept": 86400}),
     ],
 )
 def test_lint_reports_each_risk(
