@@ -8,6 +8,7 @@ subdomain ``http://shop.localhost:5001`` or an untrusted ``http://127.0.0.1:5001
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
 from flask import Flask, redirect, render_template, request
@@ -39,5 +40,14 @@ def create_frontend_app(page_origin: str, api_origin: str) -> Flask:
     @app.get("/frame")
     def frame() -> Response:
         return app.send_static_file("frame.html")
+
+    @app.get("/clock")
+    def clock() -> Response:
+        # A real-time clock for the page: answers after ?ms= milliseconds (at most one
+        # second). The page waits on it instead of setTimeout, whose clock headless
+        # browsers may run on virtual time (see withinRealTime in demo.js).
+        milliseconds = min(request.args.get("ms", 0, type=int), 1000)
+        time.sleep(max(milliseconds, 0) / 1000)
+        return Response(status=204, headers={"Cache-Control": "no-store"})
 
     return app

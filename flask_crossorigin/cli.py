@@ -46,8 +46,11 @@ _NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PU
 # Methods check sends to the app for real; for others the view is not run unless --send.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+#: Preflight-cache caps per engine, in seconds: what a ``max_age`` turns into.
+MAX_AGE_CAPS = {"WebKit": 600, "Chromium": 7200, "Firefox": 86400}
+
 #: ``max_age`` above this many seconds is reported by ``lint`` (Chromium's own cap).
-LONG_MAX_AGE = 7200
+LONG_MAX_AGE = MAX_AGE_CAPS["Chromium"]
 
 #: What ``flask cors lint`` reports: one text per risk, each saying how to fix it.
 WARNINGS: dict[str, str] = {
@@ -62,17 +65,24 @@ WARNINGS: dict[str, str] = {
     ),
     "private-network": (
         "allow_private_network=True: allowed origins on the public internet may reach this "
-        "server inside the user's private network; turn it off unless this server is a "
-        "local device's API"
+        "server inside the user's private network, for the Chromium clients that still "
+        "send Private Network Access preflights (on hold since October 2024; Chrome 142 "
+        "asks the user instead, with Local Network Access, and Firefox and Safari send "
+        "none); turn it off unless this server is a local device's API"
     ),
     "null-origin": (
         "origins lists 'null': sandboxed iframes and file: or data: pages send it, and "
         "any site can create one; remove 'null'"
     ),
     "long-max-age": (
-        "max_age={max_age} is longer than {limit} seconds: Firefox keeps a preflight answer "
-        "up to 24 hours, so a method or header you withdraw stays allowed that long; use "
-        "at most {limit}"
+        "max_age={max_age} is longer than {limit} seconds: WebKit keeps a preflight answer "
+        "at most 600 seconds and Chromium 7200, but Firefox up to {kept} seconds, so a "
+        "method or header you withdraw stays allowed that long; use at most {limit}"
+    ),
+    "wildcard-public-suffix": (
+        "the wildcard origin {entry} has public suffixes below it ({count}, e.g. {examples}): "
+        "anyone can have a site under them, so the wildcard never matches a host at or "
+        "below one; list such origins one by one if you mean to trust them"
     ),
     "regex-dot": (
         "the origin regex {entry} has an unescaped '.' in {around}: it matches any "
@@ -137,6 +147,7 @@ def route_rows(app: Flask) -> list[dict[str, Any]]:
         policy, source = state.explain(path, rule.endpoint, blueprints)
         rows.append({
             "rule": path,
+            "host": rule.host if app.url_map.host_matching else None,
             "endpoint": rule.endpoint,
             "methods": sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}),
             **_source_fields(policy, source),
@@ -190,30 +201,44 @@ def _may_vary(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, one object per rule.")
 def routes_command(as_json: bool) -> None:
     """Show every URL rule with its CORS policy and where that policy comes from."""
-    rows = route_rows(_app())
+    app = _app()
+    rows = route_rows(app)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    table: list[tuple[str, ...]] = [
-        ("Rule", "Methods", "Policy", "Origins", "Credentials", "Max-Age", "Exposes")
-    ]
-    for row in rows:
-        table.append((
-            row["rule"] + (" *" if row["varies"] else ""),
-            ", ".join(row["methods"]),
-            row["policy"] or "(none)",
-            ", ".join(row["origins"]) or "-",
-            ("yes" if row["credentials"] else "no") if row["policy"] else "-",
-            str(row["max_age"]) if row["max_age"] is not None else "-",
-            ", ".join(row["expose_headers"]) or "-",
-        ))
-    for line in _columns(table):
+    for line in _columns(route_table(rows, host_matching=app.url_map.host_matching)):
         click.echo(line)
     if any(row["varies"] for row in rows):
         click.echo(
             "\n* looked up with the rule text as path; a more specific pattern may give some "
             "of its URLs another policy: run 'flask cors check' on one"
         )
+
+
+def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tuple[str, ...]]:
+    """The cells of ``flask cors routes``: the rule's methods, then what its policy allows.
+
+    Allow-Methods and Allow-Headers are the policy's (what a preflight may ask
+    for), not the rule's: they explain most refused preflights.
+    """
+    head = ("Rule", "Methods", "Policy", "Origins", "Allow-Methods", "Allow-Headers",
+            "Credentials", "Max-Age", "Exposes")
+    table: list[tuple[str, ...]] = [(("Host",) if host_matching else ()) + head]
+    for row in rows:
+        has_policy = row["policy"] is not None
+        cells = (
+            row["rule"] + (" *" if row["varies"] else ""),
+            ", ".join(row["methods"]),
+            row["policy"] or "(none)",
+            ", ".join(row["origins"]) or "-",
+            ", ".join(row["allow_methods"]) or "-",
+            ", ".join(row["allow_headers"]) or "-",
+            ("yes" if row["credentials"] else "no") if has_policy else "-",
+            str(row["max_age"]) if row["max_age"] is not None else "-",
+            ", ".join(row["expose_headers"]) or "-",
+        )
+        table.append(((row["host"] or "-",) if host_matching else ()) + cells)
+    return table
 
 
 def _columns(rows: list[tuple[str, ...]]) -> Iterator[str]:
@@ -240,6 +265,8 @@ class Exchange:
     view_run: bool = True
     #: Why the browser blocks it (``None`` when it passes): the extension's reason, or a Verdict.
     blocked: str | None = None
+    #: The name of the policy that decided this exchange (``None`` when none applies).
+    policy: str | None = None
 
 
 @dataclass
@@ -302,26 +329,33 @@ def check_request(
     )
     needs_preflight = method not in SAFELISTED_METHODS or bool(unsafe)
     policy, request_path = _explain_path(app, path, method)
+    # A preflight is an OPTIONS request, routed as one: '--method patch' on a view
+    # without 'patch' still reaches that view's @cross_origin policy for it.
+    preflight_policy, _ = _explain_path(app, path, "OPTIONS")
     notes: list[str] = []
     if preflight and not needs_preflight:
         notes.append("a browser sends no preflight for this request; --preflight sent one anyway")
     exchanges: list[Exchange] = []
     refusals: list[str] = []
+    refused_by: list[str] = []
 
     def on_refused(sender: Flask, **details: Any) -> None:
         refusals.append(details["reason"])
+        refused_by.append(details["policy"])
 
     with request_refused.connected_to(on_refused, sender=app):
         if preflight or needs_preflight:
             exchange = _send_preflight(app, path, origin, method, unsafe)
+            exchange.policy = _policy_name(refused_by, preflight_policy)
             exchange.blocked = _take(refusals) or _judge_preflight(
-                exchange, origin, method, unsafe, credentials, policy, request_path
+                exchange, origin, method, unsafe, credentials, preflight_policy, request_path
             )
             exchanges.append(exchange)
         if not preflight and not (exchanges and exchanges[0].blocked):
             values = [(name, value if value is not None else _placeholder(name))
                       for name, value in parsed]
             exchange = _send_actual(app, path, origin, method, values, send)
+            exchange.policy = _policy_name(refused_by, policy)
             exchange.blocked = _take(refusals) or _judge_actual(
                 exchange, origin, credentials, policy, request_path
             )
@@ -336,20 +370,31 @@ def check_request(
     if any(exchange.status.startswith("404") for exchange in exchanges):
         notes.append(f"no route matches {path} (404): the headers are those of the 404 response")
     final = exchanges[-1]
-    blocked = next((e.blocked for e in exchanges if e.blocked), None)
+    deciding = next((e for e in exchanges if e.blocked), final)
+    blocked = deciding.blocked
     if blocked is not None:
         reason = blocked
     else:
         reason = _allowed_reason(
-            final, policy, origin, method, unsafe, credentials, len(exchanges) > 1
+            final, policy if final.kind == "request" else preflight_policy,
+            origin, method, unsafe, credentials, len(exchanges) > 1,
         )
     return CheckResult(
         allowed=blocked is None,
         reason=reason,
-        policy=policy.name if policy is not None else None,
+        policy=deciding.policy,
         exchanges=exchanges,
         notes=notes,
     )
+
+
+def _policy_name(refused_by: list[str], policy: Policy | None) -> str | None:
+    """The policy the extension named in its refusal, else the one it looks up."""
+    if refused_by:
+        name = refused_by[-1]
+        refused_by.clear()
+        return name
+    return policy.name if policy is not None else None
 
 
 def _take(refusals: list[str]) -> str | None:
@@ -444,10 +489,24 @@ def _judge_actual(
         return Verdict("wildcard-credentials", path=path).message
     if value != "*" and value != origin:
         return Verdict("allow-origin-mismatch", value=value, origin=origin).message
-    if credentials and headers.get(ACAC) != "true":
-        name = policy.name if policy is not None else "a policy for " + path
-        return Verdict("credentials-missing", policy=name).message
+    if credentials:
+        allow_credentials = combined(headers, ACAC)
+        if allow_credentials is None:
+            name = policy.name if policy is not None else "a policy for " + path
+            return Verdict("credentials-missing", policy=name).message
+        if allow_credentials != "true":
+            return Verdict("credentials-not-true", value=allow_credentials).message
     return None
+
+
+def combined(headers: Headers, name: str) -> str | None:
+    """A header's value as a browser reads it: its lines joined with ', ' (RFC 9110 5.3).
+
+    So two 'Access-Control-Allow-Credentials: true' lines read 'true, true', which
+    is not 'true'; two Allow-Methods lines make one list. ``None`` when absent.
+    """
+    values = headers.getlist(name)
+    return ", ".join(values) if values else None
 
 
 def _judge_preflight(
@@ -467,18 +526,20 @@ def _judge_preflight(
     if failed is not None:
         return failed
     headers = Headers(exchange.response_headers)
-    methods = _split(headers.get(ACAM, ""))
+    allow_methods = combined(headers, ACAM) or ""
+    methods = _split(allow_methods)
     wildcard = "*" in methods and not credentials
     if method not in methods and method not in SAFELISTED_METHODS and not wildcard:
-        return Verdict("preflight-method", value=headers.get(ACAM, ""), method=method).message
-    allowed = {name.lower() for name in _split(headers.get(ACAH, ""))}
+        return Verdict("preflight-method", value=allow_methods, method=method).message
+    allow_headers = combined(headers, ACAH) or ""
+    allowed = {name.lower() for name in _split(allow_headers)}
     wildcard = "*" in allowed and not credentials
     missing = [
         name for name in unsafe
         if name not in allowed and not (wildcard and name != "authorization")
     ]
     if missing:
-        return Verdict("preflight-headers", value=headers.get(ACAH, ""),
+        return Verdict("preflight-headers", value=allow_headers,
                        headers=", ".join(missing)).message
     return None
 
@@ -593,13 +654,23 @@ def lint_policy(policy: Policy) -> list[str]:
             warnings.append(("credentials-wildcard", {"entry": f"'{entry}'"}))
         for regex in origins.regexes:
             warnings.append(("credentials-regex", {"entry": f"'{regex.pattern}'"}))
+    for scheme, parent, port in sorted(origins.wildcards):
+        below = origins.boundaries.get(parent)
+        if below:
+            entry = f"{scheme}://*.{parent}" + (f":{port}" if port else "")
+            warnings.append(("wildcard-public-suffix", {
+                "entry": f"'{entry}'", "count": len(below),
+                "examples": ", ".join(below.examples()),
+            }))
     if policy.private_network:
         warnings.append(("private-network", {}))
     if "null" in origins.exact:
         warnings.append(("null-origin", {}))
     max_age = policy.settings["max_age"]
     if max_age is not None and max_age > LONG_MAX_AGE:
-        warnings.append(("long-max-age", {"max_age": max_age, "limit": LONG_MAX_AGE}))
+        kept = min(max_age, MAX_AGE_CAPS["Firefox"])
+        warnings.append(("long-max-age", {"max_age": max_age, "limit": LONG_MAX_AGE,
+                                          "kept": kept}))
     for regex in origins.regexes:
         dot = _UNESCAPED_DOT.search(regex.pattern)
         if dot is not None:

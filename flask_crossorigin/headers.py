@@ -69,10 +69,13 @@ def merged_vary(lines: list[str], names: Iterable[str]) -> str | None:
     ``None`` when nothing needs to change: every name is already there (compared
     case-insensitively) or the response already varies on ``*``.
     """
-    present = {item.strip().lower() for line in lines for item in line.split(",")}
+    items = [item.strip() for line in lines for item in line.split(",")]
+    present = {item.lower() for item in items}
     if "*" in present:
         return None
     missing = [name for name in names if name.lower() not in present]
     if not missing and len(lines) == 1:
         return None
-    return ", ".join([*lines, *missing])
+    # Empty lines and empty list elements ('Vary: ', 'Accept,') are dropped, never
+    # joined into 'Vary: , Origin'.
+    return ", ".join([*(item for item in items if item), *missing])

@@ -68,7 +68,8 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "max_age", None, "int | timedelta | None",
         "Seconds a browser may cache a preflight answer (Access-Control-Max-Age). "
-        "Chromium caps it at 2 hours, Firefox at 24 hours.",
+        "Each engine caps it: WebKit (Safari) at 600 seconds, Chromium at 7200, "
+        "Firefox at 86400.",
     ),
     Option(
         "send_wildcard", False, "bool",
@@ -101,7 +102,11 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "allow_private_network", False, "bool",
         "Answer 'Access-Control-Allow-Private-Network: true' to preflights that ask for it "
-        "(Private Network Access).",
+        "(Private Network Access). Only Chromium ever sent them, and only where PNA "
+        "preflights were enabled: Chrome put them on hold in October 2024, and Chrome 142 "
+        "(October 2025) gates a public site's requests to local addresses with Local "
+        "Network Access, a user permission that no response header grants. Firefox and "
+        "Safari ship neither. A local device's API still needs its origins listed.",
     ),
     Option(
         "resources", "/*", "dict | list | str | re.Pattern",
@@ -310,6 +315,11 @@ _COUNTED = re.compile(r"\{[0-9]*,[0-9]*\}")
 MAX_MAX_AGE = 365 * 24 * 3600
 
 
+def is_ascii_digits(text: str) -> bool:
+    """Only '0'-'9': ``str.isdigit()`` also accepts '²' (int() fails) and '٣' (int() reads 3)."""
+    return text.isascii() and text.isdigit()
+
+
 def check_max_age(value: Any, where: str, problems: list[Problem]) -> int | None:
     seconds: Any = value
     if value is None:
@@ -320,7 +330,7 @@ def check_max_age(value: Any, where: str, problems: list[Problem]) -> int | None
             problems.append(Problem(where, "max_age", value, "must be whole seconds"))
             return None
         seconds = int(seconds)
-    elif isinstance(value, str) and value.isdigit():
+    elif isinstance(value, str) and is_ascii_digits(value):
         seconds = int(value)
     if isinstance(seconds, bool) or not isinstance(seconds, int):
         problems.append(Problem(where, "max_age", value,
@@ -332,8 +342,8 @@ def check_max_age(value: Any, where: str, problems: list[Problem]) -> int | None
     if seconds > MAX_MAX_AGE:
         problems.append(
             Problem(where, "max_age", value,
-                    "is over a year; browsers cap it (Chromium at 7200 seconds, Firefox at "
-                    "86400), so use 7200 or less")
+                    "is over a year; browsers cap it (WebKit at 600 seconds, Chromium at "
+                    "7200, Firefox at 86400), so use 7200 or less")
         )
         return None
     return seconds

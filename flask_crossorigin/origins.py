@@ -16,11 +16,13 @@ as flask-cors ignores it. Only what is insecure or cannot be compiled is a probl
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Union
 
 from .errors import warn_configuration
 from .reasons import Refusal, logger
+from .suffixes import SuffixesBelow, suffixes_below
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -91,6 +93,7 @@ class OriginMatcher:
     __slots__ = (
         "any_origin", "exact", "wildcards", "regexes", "callables", "entries", "derived",
         "ineffective",
+        "boundaries",
     )
 
     def __init__(
@@ -102,6 +105,7 @@ class OriginMatcher:
         regexes: tuple[re.Pattern[str], ...],
         callables: tuple[Callable[[str], bool], ...],
         entries: tuple[str, ...],
+        boundaries: dict[str, SuffixesBelow] | None = None,
     ) -> None:
         self.any_origin = any_origin
         self.exact = exact
@@ -113,6 +117,9 @@ class OriginMatcher:
         #: Entries ignored because they can never match, each with the fix: the
         #: policy warns about them with the place they come from.
         self.ineffective: tuple[tuple[object, str], ...] = ()
+        #: Wildcard parents with public suffixes below them, which matching never
+        #: crosses ('*.amazonaws.com' never matches 'x.s3.amazonaws.com').
+        self.boundaries: dict[str, SuffixesBelow] = boundaries or {}
         #: Answers precomputed from these origins by the policies that share them,
         #: filled while policies are compiled and read-only afterwards.
         self.derived: dict[object, object] = {}
@@ -145,19 +152,45 @@ class OriginMatcher:
                     "origin-callable-failed", origin=origin, policy=policy_name,
                     error=type(error).__name__,
                 )
+        if self.boundaries:
+            crossed = self.crossed_suffix(parsed)
+            if crossed is not None:
+                return Refusal(
+                    "origin-public-suffix", origin=origin, policy=policy_name,
+                    wildcard=crossed[0], suffix=crossed[1],
+                )
         return Refusal("origin-not-allowed", origin=origin, policy=policy_name)
 
     def _matches_wildcard(self, origin: RequestOrigin) -> bool:
         # Try every parent of the host: 'a.b.example.com' -> 'b.example.com',
         # 'example.com', 'com'. The host itself is never tried, so '*.example.com'
         # needs at least one label before 'example.com'.
+        # A host under a public suffix below the parent is never matched: see suffixes.py.
         host = origin.host
         dot = host.find(".")
         while dot != -1:
-            if (origin.scheme, host[dot + 1 :], origin.port) in self.wildcards:
-                return True
+            parent = host[dot + 1 :]
+            if (origin.scheme, parent, origin.port) in self.wildcards:
+                below = self.boundaries.get(parent)
+                return below is None or below.crossed(host, dot + 1) is None
             dot = host.find(".", dot + 1)
         return False
+
+    def crossed_suffix(self, origin: RequestOrigin) -> tuple[str, str] | None:
+        """The wildcard entry and the public suffix it would have to cross to match ``origin``."""
+        host = origin.host
+        dot = host.find(".")
+        while dot != -1:
+            parent = host[dot + 1 :]
+            below = self.boundaries.get(parent)
+            if below is not None and (origin.scheme, parent, origin.port) in self.wildcards:
+                suffix = below.crossed(host, dot + 1)
+                if suffix is None:
+                    return None
+                port = f":{origin.port}" if origin.port else ""
+                return f"{origin.scheme}://*.{parent}{port}", suffix
+            dot = host.find(".", dot + 1)
+        return None
 
 
 def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[object, str]]]:
@@ -227,6 +260,7 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
         regexes=tuple(regexes),
         callables=tuple(callables),
         entries=tuple(entries),
+        boundaries=wildcard_boundaries(wildcards),
     )
     matcher.ineffective = tuple(ineffective)
     return matcher, problems
@@ -243,6 +277,16 @@ def is_origin_regex(item: str) -> bool:
     return bool(
         _REGEX_SYNTAX.search(item) or _REGEX_SCHEME.match(item) or _REGEX_IN_HOST.match(item)
     )
+
+
+def wildcard_boundaries(wildcards: Iterable[tuple[str, str, str]]) -> dict[str, SuffixesBelow]:
+    """The public suffixes below each wildcard parent that has any (see suffixes.py)."""
+    found = {}
+    for _, parent, _ in wildcards:
+        below = suffixes_below(parent)
+        if below:
+            found[parent] = below
+    return found
 
 
 class MatcherCache:
@@ -351,7 +395,7 @@ def _split_origin(
     elif ":" in authority:
         host, _, port = authority.rpartition(":")
     if port:
-        if not port.isdigit() or port.startswith("0") or int(port) > 65535:
+        if not (port.isascii() and port.isdigit()) or port.startswith("0") or int(port) > 65535:
             problems.append((entry, f"has an invalid port {port!r}; use 1-65535"))
             return None
         if DEFAULT_PORTS.get(scheme) == port:
@@ -384,7 +428,103 @@ def _exact_origin(text: str, problems: list[tuple[object, str]]) -> str | None:
     if parts is None:
         return None
     scheme, host, port = parts
+    if not _is_browser_ip_host(text, scheme, host, port, problems):
+        return None
     return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
+
+
+def _is_browser_ip_host(
+    text: str, scheme: str, host: str, port: str, problems: list[tuple[object, str]]
+) -> bool:
+    """Whether an IP host is written the one way browsers send it (WHATWG URL serialization).
+
+    ``http://127.000.000.001``, ``http://0x7f.0.0.1`` or ``http://[0:0:0:0:0:0:0:1]``
+    name an address a browser sends as ``127.0.0.1`` or ``[::1]``: as written they
+    could never match, so the problem names the form to write.
+    """
+    if host.startswith("["):
+        serialized = _serialize_ipv6(host[1:-1])
+        what = "IPv6 address"
+    elif _ends_in_number(host):
+        serialized = _serialize_ipv4(host)
+        what = "IPv4 address"
+    else:
+        return True
+    if serialized is None:
+        problems.append((text, f"has an invalid {what} {host!r}; write e.g. "
+                               f"'{scheme}://127.0.0.1' or '{scheme}://[::1]'"))
+        return False
+    if serialized != host:
+        shown = f"{scheme}://{serialized}" + (f":{port}" if port else "")
+        problems.append((text, f"writes the {what} in a form browsers never send "
+                               f"(they send {serialized}); write '{shown}'"))
+        return False
+    return True
+
+
+def _ends_in_number(host: str) -> bool:
+    # WHATWG URL: a host whose last label is a number is parsed as an IPv4 address.
+    last = host.removesuffix(".").rpartition(".")[2]
+    if last.isascii() and last.isdigit():
+        return True
+    return last[:2] == "0x" and all(c in "0123456789abcdef" for c in last[2:])
+
+
+def _serialize_ipv4(host: str) -> str | None:
+    """The WHATWG IPv4 parser and serializer: parts in decimal, octal (0..) or hex (0x..)."""
+    parts = host.split(".")
+    if parts[-1] == "" and len(parts) > 1:
+        parts.pop()
+    if len(parts) > 4:
+        return None
+    numbers = []
+    for part in parts:
+        radix, digits = 10, part
+        if part[:2] == "0x":
+            radix, digits = 16, part[2:]
+        elif len(part) > 1 and part[0] == "0":
+            radix, digits = 8, part[1:]
+        if digits == "":
+            numbers.append(0)
+            continue
+        try:
+            numbers.append(int(digits, radix) if digits.isascii() and digits.isalnum() else -1)
+        except ValueError:
+            return None
+        if numbers[-1] < 0:
+            return None
+    if any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
+        return None
+    address = numbers[-1]
+    for index, n in enumerate(numbers[:-1]):
+        address += n * 256 ** (3 - index)
+    return ".".join(str((address >> shift) & 255) for shift in (24, 16, 8, 0))
+
+
+def _serialize_ipv6(text: str) -> str | None:
+    """The WHATWG IPv6 serializer: lowercase hex, no leading zeros, the longest run of
+    two or more zero pieces (the first on a tie) written '::', no dotted IPv4 tail."""
+    import ipaddress
+
+    try:
+        packed = ipaddress.IPv6Address(text).packed
+    except ValueError:
+        return None
+    pieces = [packed[i] << 8 | packed[i + 1] for i in range(0, 16, 2)]
+    best_start, best_length, start = -1, 1, -1
+    for index, piece in enumerate([*pieces, 1]):
+        if piece == 0 and start < 0:
+            start = index
+        elif piece != 0 and start >= 0:
+            if index - start > best_length:
+                best_start, best_length = start, index - start
+            start = -1
+    words = [format(piece, "x") for piece in pieces]
+    if best_start < 0:
+        return "[" + ":".join(words) + "]"
+    head = ":".join(words[:best_start])
+    tail = ":".join(words[best_start + best_length:])
+    return f"[{head}::{tail}]"
 
 
 def _add_wildcard(

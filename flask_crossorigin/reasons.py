@@ -21,6 +21,11 @@ REASONS: dict[str, str] = {
         "the origin {origin} matches none of the allowed origins of {policy}; "
         "add it to origins if it should be allowed"
     ),
+    "origin-public-suffix": (
+        "the origin {origin} is at or below the public suffix {suffix}, where anyone can have a "
+        "site, and the wildcard {wildcard} of {policy} never reaches across one; list the "
+        "origin itself if it should be allowed"
+    ),
     "origin-callable-failed": (
         "the origins callable of {policy} raised {error}; the origin {origin} was refused"
     ),
@@ -82,6 +87,10 @@ VERDICTS: dict[str, str] = {
     "credentials-missing": (
         "the response lacks 'Access-Control-Allow-Credentials: true', so browsers block a "
         "credentialed request; set supports_credentials=True on {policy}"
+    ),
+    "credentials-not-true": (
+        "Access-Control-Allow-Credentials reads {value} (header lines are joined with "
+        "', '), but browsers accept exactly 'true', once; send one such header"
     ),
     "preflight-status": (
         "the preflight answer has status {status}; browsers need 200-299, and no redirect"

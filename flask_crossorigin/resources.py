@@ -65,7 +65,10 @@ class ResourcePattern:
             self.text = pattern.pattern
             self.kind = "regex"
             self._regex = pattern
-            self.literal = "" if pattern.flags & re.IGNORECASE else _regex_literal(self.text)
+            # With IGNORECASE or VERBOSE the raw text is no literal prefix of the paths
+            # it matches ('/API', or ' /api  # comment'): file it where every path looks.
+            unliteral = pattern.flags & (re.IGNORECASE | re.VERBOSE)
+            self.literal = "" if unliteral else _regex_literal(self.text)
         elif _REGEX_SYNTAX.search(pattern):
             self.text = pattern
             self.kind = "regex"
@@ -206,7 +209,7 @@ def _resource_items(
     resources: Any, where: str, problems: list[Problem]
 ) -> list[tuple[str | re.Pattern[str], Mapping[str, Any]]]:
     if isinstance(resources, (str, re.Pattern)):
-        return [(resources, {})]
+        return [(resources, {})] if _check_pattern(resources, where, problems) else []
     if isinstance(resources, Mapping):
         items = []
         for pattern, resource_options in resources.items():
@@ -230,16 +233,48 @@ def _resource_items(
 
 
 def _check_pattern(pattern: Any, where: str, problems: list[Problem]) -> bool:
-    if isinstance(pattern, re.Pattern) and isinstance(pattern.pattern, str):
-        return True
+    if isinstance(pattern, re.Pattern):
+        if not isinstance(pattern.pattern, str):
+            text = pattern.pattern.decode("latin-1")
+            problems.append(Problem(where, "resources", pattern,
+                                    "is a bytes regex, which never matches a path (a str); "
+                                    f"compile a str pattern: re.compile({text!r})"))
+            return False
+        return _check_regex_start(pattern, where, problems)
     if isinstance(pattern, str) and pattern:
-        if pattern == "*" or pattern.startswith(("/", "^", "(", ".", "[")):
+        if pattern == "*" or pattern.startswith("/"):
             return True
+        if _REGEX_SYNTAX.search(pattern):
+            return _check_regex_start(pattern, where, problems)
+        fix = pattern.strip() if pattern.strip().startswith("/") else "/" + pattern.strip()
         problems.append(Problem(where, "resources", pattern,
-                                f"a path pattern starts with '/'; write '/{pattern}'"))
+                                "matches no path: a path pattern starts with '/', as "
+                                f"request paths do; write {fix!r}"))
         return False
     problems.append(Problem(where, "resources", pattern,
                             "a path pattern is a non-empty string or a compiled regex"))
+    return False
+
+
+def _check_regex_start(
+    pattern: str | re.Pattern[str], where: str, problems: list[Problem]
+) -> bool:
+    """A regex whose literal prefix does not start with '/' ('api/.*') matches no path."""
+    if isinstance(pattern, re.Pattern):
+        if pattern.flags & (re.IGNORECASE | re.VERBOSE):
+            return True  # its raw text says too little about its start
+        text = pattern.pattern
+    else:
+        text = pattern
+    literal = _regex_literal(text)
+    if not literal or literal.startswith("/"):
+        return True
+    caret = "^" if text.startswith("^") else ""
+    fix = f"{caret}/{text[len(caret):].lstrip()}"
+    shown = f"re.compile({fix!r})" if isinstance(pattern, re.Pattern) else repr(fix)
+    problems.append(Problem(where, "resources", text,
+                            "is a regex that matches no path: it must start with '/', as "
+                            f"request paths do; write {shown}"))
     return False
 
 

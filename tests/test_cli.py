@@ -140,15 +140,18 @@ def test_routes_prints_a_table() -> None:
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].split() == [
-        "Rule", "Methods", "Policy", "Origins", "Credentials", "Max-Age", "Exposes"
+        "Rule", "Methods", "Policy", "Origins", "Allow-Methods", "Allow-Headers",
+        "Credentials", "Max-Age", "Exposes"
     ]
     assert set(lines[1]) <= {"-", " "}
     row = next(line for line in lines if line.startswith("/api/private/me"))
     assert row.split() == [
-        "/api/private/me", "GET", "resources['/api/private/*']", TRUSTED, "yes", "600", "X-Total"
+        "/api/private/me", "GET", "resources['/api/private/*']", TRUSTED,
+        "GET,", "HEAD,", "POST,", "OPTIONS,", "PUT,", "PATCH,", "DELETE", "*",
+        "yes", "600", "X-Total"
     ]
     row = next(line for line in lines if line.startswith("/ "))
-    assert row.split() == ["/", "GET", "(none)", "-", "-", "-", "-"]
+    assert row.split() == ["/", "GET", "(none)", "-", "-", "-", "-", "-", "-"]
     assert "looked up with the rule text" not in result.output  # no rule may vary
 
 
@@ -422,7 +425,9 @@ def test_lint_passes_a_careful_configuration() -> None:
          "credentials-regex", {"entry": r"'https://app\d\.example\.com'"}),
         ({"allow_private_network": True}, "private-network", {}),
         ({"origins": ["null", TRUSTED]}, "null-origin", {}),
-        ({"max_age": 86400}, "long-max-age", {"max_age": 86400, "limit": 7200}),
+        ({"max_age": 86400}, "long-max-age", {"max_age": 86400, "limit": 7200, "kept": 86400}),
+        ({"max_age": 100000}, "long-max-age", {"max_age": 100000, "limit": 7200,
+                                               "kept": 86400}),
     ],
 )
 def test_lint_reports_each_risk(

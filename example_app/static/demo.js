@@ -41,19 +41,44 @@ window.addEventListener("message", (event) => {
   }
 });
 
+// Waiting without timers. Under headless Chromium's --virtual-time-budget, setTimeout
+// and Date run on virtual time, which races ahead while a cross-origin frame loads
+// (its work is in another process, so the page looks idle): a timer would fail a row
+// that was merely slow, and the budget would run out with every later row pending.
+// Virtual time stands still while the page has a fetch in flight, so the page waits
+// in ticks of a real-time clock that the page server keeps (GET /clock?ms=N answers
+// after N real milliseconds): the wait holds virtual time, and its limit is real.
+const TICK_MS = 250;
+
+function realTimeTick() {
+  return fetch(`${location.origin}/clock?ms=${TICK_MS}`, { cache: "no-store" })
+    .then((response) => response.ok, () => false);
+}
+
+async function withinRealTime(promise, seconds, failure) {
+  let settled = false;
+  const done = promise.then(() => { settled = true; }, () => { settled = true; });
+  for (let waited = 0; waited < seconds * 1000 && !settled; waited += TICK_MS) {
+    const ticked = await Promise.race([done.then(() => true), realTimeTick()]);
+    if (!ticked && !settled) throw new Error(`${failure}, and the page server's clock does not answer`);
+  }
+  if (!settled) throw new Error(`${failure} within ${seconds} s`);
+  return promise;
+}
+
 function openFrame(from) {
   const key = `${from.origin}|${Boolean(from.sandboxed)}`;
   if (!frames.has(key)) {
-    frames.set(key, new Promise((resolve, reject) => {
+    const loaded = new Promise((resolve) => {
       const iframe = document.createElement("iframe");
       if (from.sandboxed) iframe.setAttribute("sandbox", "allow-scripts");
       iframe.src = `${from.origin}/frame`;
       iframe.className = "runner";
       iframe.hidden = true;
-      const timer = setTimeout(() => reject(new Error(`the frame at ${from.origin} did not load`)), 10000);
-      readyWaiters.push({ iframe, resolve: () => { clearTimeout(timer); resolve(iframe); } });
+      readyWaiters.push({ iframe, resolve: () => resolve(iframe) });
       document.body.appendChild(iframe);
-    }));
+    });
+    frames.set(key, withinRealTime(loaded, 10, `the frame at ${from.origin}/frame did not load`));
   }
   return frames.get(key);
 }
@@ -61,11 +86,15 @@ function openFrame(from) {
 async function fetchFrom(from, url, init) {
   const iframe = await openFrame(from);
   const id = ++lastMessageId;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the frame did not answer")), 15000);
-    pendingResults.set(id, { source: iframe.contentWindow, resolve: (result) => { clearTimeout(timer); resolve(result); } });
+  const answered = new Promise((resolve) => {
+    pendingResults.set(id, { source: iframe.contentWindow, resolve });
     iframe.contentWindow.postMessage({ type: "run", id, url, init }, "*");
   });
+  try {
+    return await withinRealTime(answered, 15, `the frame at ${from.origin} did not answer`);
+  } finally {
+    pendingResults.delete(id);
+  }
 }
 
 function call(path, init = {}, from = null) {
@@ -296,7 +325,9 @@ const badge = (outcome) => el("span", { className: `badge ${outcome}`, textConte
 
 function describe(result) {
   if (result.outcome === "blocked") return `${result.error} (the browser hid the response)`;
+  if (result.outcome !== "allowed") return String(result.error || `outcome: ${result.outcome}`);
   let body = typeof result.body === "string" ? result.body : JSON.stringify(result.body);
+  if (body === undefined) body = "(no body)";
   if (body.length > 110) body = body.slice(0, 107) + "…";
   return `HTTP ${result.status} ${body}`;
 }
@@ -319,7 +350,13 @@ function renderRow(index, scenario) {
 
 function showResult(row, scenario, result) {
   let problem = result.outcome === scenario.expect ? null : `expected ${scenario.expect}`;
-  if (!problem && scenario.check) problem = scenario.check(result);
+  if (!problem && scenario.check) {
+    try {
+      problem = scenario.check(result);
+    } catch (error) {
+      problem = `the check failed: ${error}`;
+    }
+  }
   const pass = problem === null;
   row.className = pass ? "pass" : "fail";
   row.dataset.state = pass ? "pass" : "fail";
@@ -328,10 +365,24 @@ function showResult(row, scenario, result) {
   const cell = row.querySelector(".result");
   cell.replaceChildren(el("span", { className: "verdict", textContent: pass ? "✔ as expected. " : "✘ not as expected. " }),
     describe(result));
-  const note = pass && scenario.note ? scenario.note(result) : "";
+  let note = "";
+  try {
+    note = pass && scenario.note ? scenario.note(result) : "";
+  } catch (error) {
+    note = `(the note failed: ${error})`;
+  }
   if (note) cell.append(el("br"), note);
+  // A failed row always says why: the problem, and the error behind it if any.
   if (problem) cell.append(el("span", { className: "problem", textContent: problem }));
   return pass;
+}
+
+function showFailure(row, text) {
+  row.className = "fail";
+  row.dataset.state = "fail";
+  row.dataset.actual = "error";
+  row.querySelector(".actual").replaceChildren(badge("error"));
+  row.querySelector(".result").replaceChildren(el("span", { className: "problem", textContent: text }));
 }
 
 async function runAll() {
@@ -350,7 +401,13 @@ async function runAll() {
     } catch (error) {
       result = { outcome: "error", error: `the demo itself failed: ${error}` };
     }
-    if (showResult(rows[index], scenario, result)) passed += 1;
+    let pass = false;
+    try {
+      pass = showResult(rows[index], scenario, result);
+    } catch (error) {  // never leave a row half-drawn and the rest pending
+      showFailure(rows[index], `the demo itself failed while showing the result: ${error}`);
+    }
+    if (pass) passed += 1;
   }
   const allPassed = passed === SCENARIOS.length;
   summary.className = `summary ${allPassed ? "pass" : "fail"}`;
