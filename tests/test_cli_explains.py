@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from flask import Flask, Response
+from flask.cli import FlaskGroup
 
 from flask_crossorigin import CORS, cross_origin
 from flask_crossorigin.cli import check_request, route_rows
@@ -150,8 +151,17 @@ def test_the_readme_example_is_real_output_on_a_routed_path() -> None:
     command = shlex.split(session[0].removeprefix("$ "))
     assert command[:4] == ["flask", "--app", "example_app", "cors"]
     app = ScriptInfo(app_import_path="example_app").load_app()
-    result = app.test_cli_runner().invoke(args=command[3:])
+    result = app.test_cli_runner().invoke(FlaskGroup(), args=command[3:])
     status = session.index("$ echo $?")
-    assert result.output.splitlines() == session[1:status]
+    # The app's own after_request hooks see the preflight answer too; '...' stands for
+    # its random request id.
+    expected = session[1:status]
+    got = result.output.splitlines()
+    assert len(got) == len(expected), got
+    for line, want in zip(got, expected):
+        if want.endswith("..."):
+            assert line.startswith(want[:-3]), (line, want)
+        else:
+            assert line == want
     assert str(result.exit_code) == session[status + 1]
     assert "no route matches" not in result.output  # a routed path
