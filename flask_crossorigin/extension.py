@@ -160,7 +160,7 @@ class CrossOriginState:
                 "CORS is already applied to this blueprint; pass all options in one call",
             )])
         self.blueprint_tables[name] = compile_resources(
-            self.app.config, options, f"blueprint {name!r} "
+            self.app.config, options, f"blueprint {name!r} ", app_resources=False
         )
         self._policies.clear()
 

@@ -167,17 +167,24 @@ def _first(item: tuple[tuple[int, int, int, int], ResourcePattern, T]) -> tuple[
 # -- compiling a resources option into a table -------------------------------------------
 
 def compile_resources(
-    app_config: Mapping[str, Any], options: Mapping[str, Any], label: str
+    app_config: Mapping[str, Any],
+    options: Mapping[str, Any],
+    label: str,
+    *,
+    app_resources: bool = True,
 ) -> ResourceTable[Policy]:
     """Compile ``resources`` with an app's config and the extension's options into a table.
 
-    Raises :class:`ConfigurationError` listing every problem.
+    ``app_resources=False`` (a blueprint's table) ignores ``CORS_RESOURCES``: the
+    app's paths are not the blueprint's, and an app-wide ``"/*": {"origins": "*"}``
+    must not widen a blueprint's own origins. Raises :class:`ConfigurationError`
+    listing every problem.
     """
     config = options_from_config(app_config)
     default = OPTIONS_BY_NAME["resources"].default
     if "resources" in options:
         resources, source = options["resources"], f"{label}CORS()"
-    elif "resources" in config:
+    elif "resources" in config and app_resources:
         resources, source = config["resources"], "app.config['CORS_RESOURCES']"
     else:
         resources, source = default, "default"

@@ -122,6 +122,32 @@ def test_blueprint_reads_app_config() -> None:
         "/x", headers={"Origin": "https://other.example"}).headers
 
 
+def test_cors_resources_of_the_app_never_reach_a_blueprint() -> None:
+    admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+    @admin.route("/users")
+    def users() -> str:
+        return "users"
+
+    @admin.route("/api/stats")
+    def stats() -> str:
+        return "stats"
+
+    CORS(admin, origins=["https://admin.example"])
+    app = Flask(__name__)
+    # An app-wide table that grants everything on /*, or that covers only /api/*.
+    for resources in ({"/*": {"origins": "*"}}, {"/api/*": {}}):
+        app = Flask(__name__)
+        app.config["CORS_RESOURCES"] = resources
+        app.register_blueprint(admin)
+        client = app.test_client()
+        evil = client.get("/admin/users", headers={"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in evil.headers, resources
+        for path in ("/admin/users", "/admin/api/stats"):  # the blueprint's scope is /*
+            granted = client.get(path, headers={"Origin": "https://admin.example"})
+            assert granted.headers["Access-Control-Allow-Origin"] == "https://admin.example"
+
+
 def test_init_app_on_a_blueprint() -> None:
     cors = CORS()
     api = Blueprint("api", __name__)

@@ -203,6 +203,24 @@ def test_intercept_exceptions_true_covers_unhandled_exceptions(build: Any) -> No
     assert boom.headers["Access-Control-Allow-Origin"] == TRUSTED
 
 
+@pytest.mark.parametrize("name", [
+    "Access-Control-Allow-Credentials", "Access-Control-Expose-Headers",
+    "Access-Control-Allow-Methods", "Access-Control-Max-Age",
+])
+def test_each_cors_header_appears_once_when_a_view_sets_one(name: str) -> None:
+    app = Flask(__name__)
+    CORS(app, origins=[TRUSTED], supports_credentials=True, expose_headers=["X-Total"],
+         max_age=600)
+
+    @app.route("/own", methods=["GET", "PUT"])
+    def own() -> Any:
+        return Response("x", headers={name: "true"})
+
+    response = app.test_client().get("/own", headers={"Origin": TRUSTED})
+    assert response.headers.getlist(name) == ["true"]  # the view's value, once
+    assert response.headers["Access-Control-Allow-Origin"] == TRUSTED
+
+
 def test_a_view_that_sets_its_own_allow_origin_is_left_alone() -> None:
     app = Flask(__name__)
     CORS(app, origins=[TRUSTED])

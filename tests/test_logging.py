@@ -23,6 +23,23 @@ def test_refusal_is_logged_at_debug_with_its_reason(caplog: pytest.LogCaptureFix
     assert "/api/data" in message
 
 
+@pytest.mark.parametrize("kind", ["request", "preflight"])
+def test_in_debug_mode_every_refusal_is_a_warning(
+    caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    app = make_app(origins=[TRUSTED])
+    app.debug = True  # `flask run --debug`: WARNING reaches the developer's terminal
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING, logger="flask_crossorigin"):
+        if kind == "request":
+            client.get("/api/data", headers={"Origin": "https://evil.example"})
+        else:
+            client.options("/api/items/1", headers=preflight(origin="https://evil.example"))
+    [record] = [r for r in caplog.records if r.name == "flask_crossorigin"]
+    assert record.levelno == logging.WARNING
+    assert record.getMessage().startswith(f"refused {kind} ")
+
+
 def test_preflight_refusal_reason(caplog: pytest.LogCaptureFixture) -> None:
     client = make_app(origins=[TRUSTED], allow_headers=["X-Token"]).test_client()
     with caplog.at_level(logging.DEBUG, logger="flask_crossorigin"):
