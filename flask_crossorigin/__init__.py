@@ -13,7 +13,7 @@ from .errors import ConfigurationError, ConfigurationWarning, Problem
 from .extension import CORS, CrossOriginState
 from .options import OPTIONS, Option
 from .policy import Decision, Policy
-from .signals import preflight_answered, request_refused
+from .signals import preflight_answered, report_only_mismatch, request_refused
 
 __version__ = "0.1.0"
 
@@ -29,5 +29,6 @@ __all__ = [
     "Problem",
     "cross_origin",
     "preflight_answered",
+    "report_only_mismatch",
     "request_refused",
 ]

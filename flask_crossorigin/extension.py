@@ -33,6 +33,7 @@ from .headers import is_token, merged_vary
 from .options import OPTIONS_BY_NAME, unknown_option_problems
 from .policy import Decision, Policy, is_preflight
 from .reasons import escape, logger
+from .report_only import compare as compare_report_only
 from .resources import ResourcePattern, ResourceTable, compile_resources
 from .signals import (
     preflight_answered,
@@ -408,6 +409,8 @@ def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Re
     _apply(response, decision, [])
     if refusal is not None:
         _report(app, policy, decision, environ)
+    if policy.report_only is not None:
+        compare_report_only(app, policy, decision, environ)
     if preflight_answered.receivers:
         send_preflight_answered(app, policy, decision, environ)
     return response
@@ -424,6 +427,8 @@ def add_cors_headers(
     _apply(response, decision, vary_lines)
     if decision.refusal is not None:
         _report(app, policy, decision, environ)
+    if policy.report_only is not None:
+        compare_report_only(app, policy, decision, environ)
 
 
 def _apply(response: BaseResponse, decision: Decision, vary_lines: list[str]) -> None:

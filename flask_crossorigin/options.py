@@ -9,6 +9,7 @@ each layer named so that a problem says where the offending value came from.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -109,6 +110,21 @@ OPTIONS: tuple[Option, ...] = (
         "Safari ship neither. A local device's API still needs its origins listed.",
     ),
     Option(
+        "report_only", None, "dict | None",
+        "A stricter policy to try before enforcing it: a dict of the options above, merged "
+        "over the policy it shadows (report_only={'origins': [...]} is enough). It never "
+        "changes a response; when it would refuse a request the enforced policy grants, or "
+        "grant one it refuses, the extension sends the report_only_mismatch signal and logs "
+        "the mismatch at INFO. A resource entry's report_only replaces the app's; None turns "
+        "it off.",
+    ),
+    Option(
+        "report_only_interval", 60, "int | float | timedelta",
+        "Seconds during which a report-only mismatch is logged once per (policy, origin, "
+        "reason); the signal is sent for every one. 0 logs every mismatch (at most "
+        "100 lines a minute either way).",
+    ),
+    Option(
         "resources", "/*", "dict | list | str | re.Pattern",
         "Path patterns the extension applies to, optionally each with its own options "
         "(dict pattern -> options). The most specific matching pattern wins.",
@@ -118,6 +134,10 @@ OPTIONS: tuple[Option, ...] = (
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 POLICY_OPTIONS = tuple(o.name for o in OPTIONS if not o.extension_only)
+#: The options a ``report_only`` dict may set: a policy's, but not the report-only ones.
+REPORT_ONLY_OPTIONS = tuple(
+    name for name in POLICY_OPTIONS if name not in ("report_only", "report_only_interval")
+)
 CONFIG_KEYS: dict[str, str] = {option.config_key: option.name for option in OPTIONS}
 
 # Keys that tutorials set although no CORS extension reads them. Renaming CORS_HEADERS
@@ -347,3 +367,21 @@ def check_max_age(value: Any, where: str, problems: list[Problem]) -> int | None
         )
         return None
     return seconds
+
+
+def check_interval(value: Any, where: str, problems: list[Problem]) -> float | None:
+    """``report_only_interval``: seconds (an int, a float or a timedelta), 0 or more."""
+    seconds: Any = value
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, str) and is_ascii_digits(value):
+        seconds = int(value)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        problems.append(Problem(where, "report_only_interval", value,
+                                "must be a number of seconds (int or float) or a timedelta"))
+        return None
+    if not math.isfinite(seconds) or seconds < 0:
+        problems.append(Problem(where, "report_only_interval", value,
+                                "must be a finite number of seconds, 0 or more"))
+        return None
+    return float(seconds)

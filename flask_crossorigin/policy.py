@@ -9,7 +9,7 @@ method, then request headers.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .errors import ConfigurationError, Problem, warn_configuration
@@ -21,12 +21,15 @@ from .headers import (
     parse_request_headers,
 )
 from .options import (
+    REPORT_ONLY_OPTIONS,
     Layer,
     check_allow_headers,
     check_bool,
+    check_interval,
     check_max_age,
     check_token_list,
     merge_layers,
+    unknown_option_problems,
 )
 from .origins import MatcherCache, OriginMatcher, parse_request_origin
 from .reasons import Refusal
@@ -124,7 +127,11 @@ class Policy:
             ((ACAO, "*"),) + self._actual_static, self.actual_vary, None
         )
         self._exact_grants = self._grants_for_listed_origins()
-
+        #: The report-only policy that shadows this one (``None``: none), tried on every
+        #: request this one decides; it never changes a response (see ``report_only``).
+        self.report_only: Policy | None = None
+        #: Seconds during which one report-only mismatch is logged once.
+        self.report_only_interval: float = settings.get("report_only_interval", 60.0)
 
     def __repr__(self) -> str:
         return f"<Policy {self.name}>"
@@ -243,6 +250,7 @@ def build_policy(
     *,
     check_conflicts: bool = True,
     matchers: MatcherCache | None = None,
+    _trial: bool = False,
 ) -> tuple[Policy | None, list[Problem]]:
     """Merge and validate option layers into a :class:`Policy`.
 
@@ -250,7 +258,9 @@ def build_policy(
     ``check_conflicts=False`` checks each value on its own but not their
     combinations (for a decorator whose other options may come from ``app.config``).
     ``matchers`` shares compiled origins between the policies of one table.
+    A ``report_only`` option is compiled too, into :attr:`Policy.report_only`.
     """
+    layers = list(layers)
     merged = merge_layers(layers)
     problems: list[Problem] = []
     settings: dict[str, Any] = {}
@@ -278,7 +288,9 @@ def build_policy(
     matcher, origin_problems = (matchers or MatcherCache()).compile(value("origins"))
     for offending, message in origin_problems:
         problems.append(Problem(where("origins"), "origins", offending, message))
-    for offending, message in matcher.ineffective if matcher is not None else ():
+    # A report-only policy that keeps the enforced origins does not repeat their warnings.
+    warn = not _trial or where("origins") == layers[-1][0]
+    for offending, message in matcher.ineffective if matcher is not None and warn else ():
         warn_configuration(f"{where('origins')}: origins={offending!r}: {message}")
     settings["origins"] = value("origins")
 
@@ -296,9 +308,68 @@ def build_policy(
             where("expose_headers"), "expose_headers", "*",
             "'*' is not a wildcard for credentialed requests; list the header names",
         ))
+    trial: Policy | None = None
+    if not _trial:
+        settings["report_only_interval"] = check_interval(
+            value("report_only_interval"), where("report_only_interval"), problems)
+        trial, trial_problems = _report_only_policy(
+            name, layers, merged["report_only"], check_conflicts, matchers, problems)
+        problems.extend(trial_problems)
+        settings["report_only"] = dict(value("report_only")) if trial is not None else None
     if problems or matcher is None:
         return None, problems
-    return Policy(name, settings, matcher), problems
+    policy = Policy(name, settings, matcher)
+    policy.report_only = trial
+    return policy, problems
+
+
+def _report_only_policy(
+    name: str,
+    layers: list[Layer],
+    option: tuple[Any, str],
+    check_conflicts: bool,
+    matchers: MatcherCache | None,
+    enforced_problems: list[Problem],
+) -> tuple[Policy | None, list[Problem]]:
+    """The report-only policy of a policy: its ``report_only`` options over its layers.
+
+    Its problems name where the ``report_only`` dict was set
+    (``resources['/api/*'].report_only``); one that only arises from combining it
+    with the enforced options names both places. The problems of inherited values
+    are the enforced policy's (``enforced_problems``), and not repeated.
+    """
+    options, where = option
+    if options is None:
+        return None, []
+    if not isinstance(options, Mapping):
+        return None, [Problem(where, "report_only", options,
+                              "must be a dict of policy options, e.g. {'origins': [...]}, "
+                              "or None")]
+    label = where if where.startswith("app.config") else f"{where}.report_only"
+    problems = []
+    if "report_only" in options:
+        problems.append(Problem(label, "report_only", options["report_only"],
+                                "a report-only policy has no report-only policy of its own"))
+    if "report_only_interval" in options:
+        problems.append(Problem(label, "report_only_interval", options["report_only_interval"],
+                                "set it beside report_only, not inside it"))
+    ours = {key: value for key, value in options.items()
+            if key not in ("report_only", "report_only_interval")}
+    problems.extend(unknown_option_problems(ours, label, REPORT_ONLY_OPTIONS))
+    known = {key: value for key, value in ours.items() if key in REPORT_ONLY_OPTIONS}
+    trial, trial_problems = build_policy(
+        f"{name}.report_only", [*layers, (label, known)],
+        check_conflicts=check_conflicts, matchers=matchers, _trial=True,
+    )
+    seen = {str(problem) for problem in enforced_problems}
+    for problem in trial_problems:
+        if str(problem) in seen:
+            continue
+        if problem.where != label:
+            problem = Problem(f"{label} (merged with {problem.where})", problem.option,
+                              problem.value, problem.message)
+        problems.append(problem)
+    return (trial if not trial_problems else None), problems
 
 
 def compile_policy(name: str, layers: Iterable[Layer]) -> Policy:

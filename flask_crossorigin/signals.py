@@ -1,6 +1,6 @@
-"""Signals: refusals and preflight answers, for metrics and custom logging.
+"""Signals: refusals, preflight answers and report-only mismatches, for metrics and logs.
 
-Both are sent with the Flask app as sender, like Flask's own signals, and
+All three are sent with the Flask app as sender, like Flask's own signals, and
 only cost anything when a receiver is connected::
 
     from flask_crossorigin.signals import request_refused
@@ -9,7 +9,8 @@ only cost anything when a receiver is connected::
     def count(app, *, code, policy, **details):
         metrics.increment("cors.refused", tags={"code": code, "policy": policy})
 
-Keyword arguments, for both signals:
+Keyword arguments, for both (``report_only_mismatch`` has its own, see
+:mod:`flask_crossorigin.report_only`):
 
 ``origin``
     The request's ``Origin`` header as sent (``None`` when absent). Request
@@ -57,6 +58,15 @@ preflight_answered = _signals.signal(
 )
 
 
+#: Sent when a report-only policy decides a request differently from the enforced
+#: policy (see :mod:`flask_crossorigin.report_only` for its keyword arguments).
+report_only_mismatch = _signals.signal(
+    "report-only-mismatch",
+    doc="A report-only policy would refuse what is granted, or grant what is refused. "
+    "Sender: the app.",
+)
+
+
 def send_refused(
     app: Flask, policy: Policy, refusal: Refusal, environ: dict[str, Any], preflight: bool
 ) -> None:
@@ -96,4 +106,4 @@ def _details(
     }
 
 
-__all__ = ["preflight_answered", "request_refused"]
+__all__ = ["preflight_answered", "report_only_mismatch", "request_refused"]
