@@ -33,7 +33,7 @@ from .options import ignored_config_keys
 from .origins import _UNESCAPED_DOT  # the same test as the warning at start-up
 from .policy import ACAC, ACAH, ACAM, ACAO, Policy
 from .reasons import Verdict
-from .signals import request_refused
+from .signals import report_only_mismatch, request_refused
 
 #: Methods and request headers a browser sends without a preflight (Fetch standard).
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
@@ -83,6 +83,11 @@ WARNINGS: dict[str, str] = {
         "the wildcard origin {entry} has public suffixes below it ({count}, e.g. {examples}): "
         "anyone can have a site under them, so the wildcard never matches a host at or "
         "below one; list such origins one by one if you mean to trust them"
+    ),
+    "report-only-not-compared": (
+        "report_only sets {names}, which never decide whether a request is granted: a "
+        "report-only policy reports the requests its origins, methods and allow_headers "
+        "would decide otherwise, and what it sets beside them is only seen once enforced"
     ),
     "regex-dot": (
         "the origin regex {entry} has an unescaped '.' in {around}: it matches any "
@@ -154,8 +159,18 @@ def route_rows(app: Flask) -> list[dict[str, Any]]:
             "varies": bool(rule.arguments) and source.kind != "decorator"
             and _may_vary(state, path, blueprints, source),
             **_policy_fields(policy),
+            "report_only": _report_only_fields(policy),
         })
     return rows
+
+
+def _report_only_fields(policy: Policy | None) -> dict[str, Any] | None:
+    """The report-only policy of a route: its name, the options it sets, what it allows."""
+    trial = policy.report_only if policy is not None else None
+    if policy is None or trial is None:
+        return None
+    return {"policy": trial.name, "sets": sorted(policy.settings["report_only"]),
+            **_policy_fields(trial)}
 
 
 def _source_fields(policy: Policy | None, source: PolicySource) -> dict[str, Any]:
@@ -216,13 +231,17 @@ def routes_command(as_json: bool) -> None:
 
 
 def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tuple[str, ...]]:
-    """The cells of ``flask cors routes``: the rule's methods, then what its policy allows.
+    """The cells of ``flask cors routes``: the rule's methods, then what its policy allows
+    (and what its report-only policy tries, when some route has one).
 
     Allow-Methods and Allow-Headers are the policy's (what a preflight may ask
     for), not the rule's: they explain most refused preflights.
     """
     head = ("Rule", "Methods", "Policy", "Origins", "Allow-Methods", "Allow-Headers",
             "Credentials", "Max-Age", "Exposes")
+    # The report-only column only while some route has a report-only policy.
+    trials = any(row["report_only"] is not None for row in rows)
+    head += ("Report-Only",) if trials else ()
     table: list[tuple[str, ...]] = [(("Host",) if host_matching else ()) + head]
     for row in rows:
         has_policy = row["policy"] is not None
@@ -236,9 +255,25 @@ def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tupl
             ("yes" if row["credentials"] else "no") if has_policy else "-",
             str(row["max_age"]) if row["max_age"] is not None else "-",
             ", ".join(row["expose_headers"]) or "-",
-        )
+        ) + ((_report_only_cell(row["report_only"]),) if trials else ())
         table.append(((row["host"] or "-",) if host_matching else ()) + cells)
     return table
+
+
+def _report_only_cell(trial: dict[str, Any] | None) -> str:
+    """What a route's report-only policy tries: ``origins: https://a.example``, one
+    ``name: values`` per option it sets."""
+    if trial is None:
+        return "-"
+    shown = {"origins": "origins", "methods": "allow_methods",
+             "allow_headers": "allow_headers", "expose_headers": "expose_headers"}
+    parts = []
+    for name in trial["sets"]:
+        if name in shown:
+            parts.append(f"{name}: {', '.join(trial[shown[name]]) or '(none)'}")
+        else:
+            parts.append(name)
+    return "; ".join(parts) or "(same options)"
 
 
 def _columns(rows: list[tuple[str, ...]]) -> Iterator[str]:
@@ -267,6 +302,9 @@ class Exchange:
     blocked: str | None = None
     #: The name of the policy that decided this exchange (``None`` when none applies).
     policy: str | None = None
+    #: The report-only policy's mismatch on this exchange (the ``report_only_mismatch``
+    #: signal's arguments), ``None`` when it decided alike or there is none.
+    report_only: dict[str, Any] | None = None
 
 
 @dataclass
@@ -278,6 +316,12 @@ class CheckResult:
     policy: str | None
     exchanges: list[Exchange]
     notes: list[str]
+    #: The report-only policy's verdict (``None`` when no report-only policy applies):
+    #: ``"allowed"`` or ``"blocked"``, as it would decide if it were enforced.
+    report_only: str | None = None
+    #: Why, in the words of the log; and the report-only policy's name.
+    report_only_reason: str | None = None
+    report_only_policy: str | None = None
 
 
 def normalize_method(method: str) -> str:
@@ -339,17 +383,24 @@ def check_request(
     refusals: list[str] = []
     refused_by: list[str] = []
 
+    mismatches: list[dict[str, Any]] = []
+
     def on_refused(sender: Flask, **details: Any) -> None:
         refusals.append(details["reason"])
         refused_by.append(details["policy"])
 
-    with request_refused.connected_to(on_refused, sender=app):
+    def on_mismatch(sender: Flask, **details: Any) -> None:
+        mismatches.append(details)
+
+    with request_refused.connected_to(on_refused, sender=app), \
+            report_only_mismatch.connected_to(on_mismatch, sender=app):
         if preflight or needs_preflight:
             exchange = _send_preflight(app, path, origin, method, unsafe)
             exchange.policy = _policy_name(refused_by, preflight_policy)
             exchange.blocked = _take(refusals) or _judge_preflight(
                 exchange, origin, method, unsafe, credentials, preflight_policy, request_path
             )
+            exchange.report_only = mismatches.pop() if mismatches else None
             exchanges.append(exchange)
         if not preflight and not (exchanges and exchanges[0].blocked):
             values = [(name, value if value is not None else _placeholder(name))
@@ -359,6 +410,8 @@ def check_request(
             exchange.blocked = _take(refusals) or _judge_actual(
                 exchange, origin, credentials, policy, request_path
             )
+            exchange.report_only = mismatches.pop() if mismatches else None
+            mismatches.clear()
             exchanges.append(exchange)
     if exchanges[0].kind == "preflight" and exchanges[0].blocked and not preflight:
         notes.append("a browser sends a preflight first for this request, and stops there")
@@ -379,13 +432,50 @@ def check_request(
             final, policy if final.kind == "request" else preflight_policy,
             origin, method, unsafe, credentials, len(exchanges) > 1,
         )
-    return CheckResult(
+    result = CheckResult(
         allowed=blocked is None,
         reason=reason,
         policy=deciding.policy,
         exchanges=exchanges,
         notes=notes,
     )
+    _report_only_verdict(result, preflight_policy, policy)
+    return result
+
+
+def _report_only_verdict(
+    result: CheckResult, preflight_policy: Policy | None, policy: Policy | None
+) -> None:
+    """Fill in what the report-only policy would decide, from the mismatches it reported.
+
+    An exchange without a mismatch was decided alike by both policies.
+    """
+    mismatch = next((e.report_only for e in result.exchanges if e.report_only), None)
+    if mismatch is not None:
+        kind = "preflight" if mismatch["preflight"] else "request"
+        result.report_only_policy = mismatch["report_only_policy"]
+        if mismatch["mismatch"] == "would-refuse":
+            result.report_only, result.report_only_reason = "blocked", mismatch["reason"]
+        else:
+            result.report_only = "allowed"
+            result.report_only_reason = (
+                f"{mismatch['report_only_policy']} would grant the {kind} that "
+                f"{mismatch['policy']} refuses: {mismatch['reason']}"
+            )
+            if result.exchanges[-1].kind == "preflight":
+                result.notes.append(
+                    "the report-only policy would grant the preflight; the actual request "
+                    "a browser sends next was not checked")
+        return
+    for exchange in result.exchanges:
+        enforced = preflight_policy if exchange.kind == "preflight" else policy
+        trial = enforced.report_only if enforced is not None else None
+        if enforced is not None and trial is not None:
+            result.report_only_policy = trial.name
+            result.report_only = "allowed" if result.allowed else "blocked"
+            result.report_only_reason = (
+                f"the same verdict: {trial.name} decides this as {enforced.name} does")
+            return
 
 
 def _policy_name(refused_by: list[str], policy: Policy | None) -> str | None:
@@ -571,6 +661,9 @@ def render_check(result: CheckResult) -> Iterator[str]:
     """The report ``flask cors check`` prints."""
     yield f"{'allowed' if result.allowed else 'blocked'}: {result.reason}"
     yield f"policy: {result.policy or '(none)'}"
+    if result.report_only is not None:
+        yield f"report-only: {result.report_only}: {result.report_only_reason}"
+        yield f"report-only policy: {result.report_only_policy}"
     for note in result.notes:
         yield f"note: {note}"
     for exchange in result.exchanges:
@@ -676,7 +769,25 @@ def lint_policy(policy: Policy) -> list[str]:
         if dot is not None:
             around = regex.pattern[max(0, dot.start() - 8) : dot.end() + 8]
             warnings.append(("regex-dot", {"entry": f"'{regex.pattern}'", "around": f"'{around}'"}))
-    return [f"{policy.name}: {WARNINGS[code].format(**details)}" for code, details in warnings]
+    found = [f"{policy.name}: {WARNINGS[code].format(**details)}" for code, details in warnings]
+    trial = policy.report_only
+    if trial is not None:
+        # The report-only policy is linted before it is enforced, for what it adds.
+        names = sorted(set(policy.settings["report_only"]) - _VERDICT_OPTIONS)
+        if names:
+            found.append(f"{policy.name}: " + WARNINGS["report-only-not-compared"].format(
+                names=", ".join(names)))
+        if "origins" in policy.settings["report_only"]:
+            found += [f"{trial.name}: origins={entry!r}: {message}"
+                      for entry, message in trial.origins.ineffective]
+        inherited = {warning[len(policy.name):] for warning in found}
+        found += [warning for warning in lint_policy(trial)
+                  if warning[len(trial.name):] not in inherited]
+    return found
+
+
+#: The options by which a report-only policy can decide a request otherwise.
+_VERDICT_OPTIONS = frozenset({"origins", "methods", "allow_headers"})
 
 
 @cli.command("lint")
