@@ -237,8 +237,8 @@ def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tupl
     Allow-Methods and Allow-Headers are the policy's (what a preflight may ask
     for), not the rule's: they explain most refused preflights.
     """
-    head = ("Rule", "Methods", "Policy", "Origins", "Allow-Methods", "Allow-Headers",
-            "Credentials", "Max-Age", "Exposes")
+    head: tuple[str, ...] = ("Rule", "Methods", "Policy", "Origins", "Allow-Methods",
+                             "Allow-Headers", "Credentials", "Max-Age", "Exposes")
     # The report-only column only while some route has a report-only policy.
     trials = any(row["report_only"] is not None for row in rows)
     head += ("Report-Only",) if trials else ()
