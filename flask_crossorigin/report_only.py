@@ -57,7 +57,7 @@ MISMATCH_LOG_KEY = "crossorigin.report_only"
 ORIGIN_KEY_LENGTH = 128
 #: Bounds of an app's :class:`MismatchLog`: keys remembered, and their characters in all.
 MAX_ENTRIES = 1024
-MAX_KEY_CHARACTERS = 64 * 1024
+MAX_KEY_CHARACTERS = 128 * 1024
 #: At most this many report-only lines per window of this many seconds, per app; the
 #: lines left out are counted, and the next line says how many.
 MAX_LINES = 100
