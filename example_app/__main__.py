@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import threading
@@ -29,11 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
     args = parser.parse_args(argv)
 
+    # The report-only policy of /catalog/* logs what it would refuse at INFO.
+    show_cors_log()
     # A port in use makes werkzeug print why and exit with status 1.
     servers = create_demo_servers(api_port=args.api_port, page_port=args.page_port)
     if args.quiet:
-        import logging
-
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     stop = threading.Event()
@@ -54,6 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     servers.stop()
     print("Stopped.", flush=True)
     return 0
+
+
+def show_cors_log() -> None:
+    """Print the ``flask_crossorigin`` logger's INFO lines (report-only mismatches) on stderr."""
+    cors_logger = logging.getLogger("flask_crossorigin")
+    if not cors_logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        cors_logger.addHandler(handler)
+        cors_logger.propagate = False
+    cors_logger.setLevel(logging.INFO)
 
 
 if __name__ == "__main__":

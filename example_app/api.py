@@ -10,6 +10,10 @@ Policies, from the widest to the narrowest:
                        list of methods and request headers.
 * ``/api/private/...`` - the same origin, with cookies (``supports_credentials``).
 * ``/api/widget``    - ``@cross_origin(origins="*")`` replaces the ``/api`` policy for one view.
+* ``/catalog/...``   - any origin, as ``CORS(app)`` allows, with a *report-only* policy that
+                       tries the front-end origin alone (``report_only={"origins": [...]}``):
+                       every request it would refuse still works, and is logged at INFO
+                       on the ``flask_crossorigin`` logger (see docs/tightening.rst).
 
 ``CORS_EXPOSE_HEADERS`` and ``CORS_MAX_AGE`` come from ``app.config`` and apply to every
 policy; any ``CORS_*`` key can also be set from the environment, e.g.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,7 +33,7 @@ from flask import Blueprint, Flask, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from flask_crossorigin import CORS, cross_origin
+from flask_crossorigin import CORS, cross_origin, report_only_mismatch
 
 from .request_log import RequestLog
 
@@ -96,8 +101,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "allow_headers": ["Content-Type", "Authorization", "X-Demo-Token"],
             },
             "/api/private/*": {"supports_credentials": True},
+            # Tightening a policy safely: open to any origin today, trying the front end
+            # alone before enforcing it. Requests it would refuse are logged, not refused.
+            "/catalog/*": {"origins": "*", "report_only": {"origins": [frontend]}},
         },
     )
+    # What the report-only policy would refuse, for the demo page (GET /api/debug/report-only).
+    mismatches: deque[dict[str, Any]] = deque(maxlen=500)
+    app.extensions["demo_report_only"] = mismatches
+
+    @report_only_mismatch.connect_via(app, weak=False)
+    def remember(sender: Flask, **details: Any) -> None:
+        mismatches.append(details)
 
     # Outermost, so that it also sees the preflights the extension answers itself.
     request_log = RequestLog(app.wsgi_app)
@@ -205,6 +220,21 @@ def _register_routes(app: Flask) -> None:
         response = jsonify(signed_in=False)
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="Lax")
         return response
+
+    @app.get("/catalog/items")
+    def catalog() -> Response:
+        return jsonify(items=[item["name"] for item in items.values()])
+
+    @app.get("/api/debug/report-only")
+    def report_only_mismatches() -> Response:
+        """What the report-only policy reported for ``?path=`` (for the demo page)."""
+        path = request.args.get("path", "")
+        found = [
+            {key: details[key] for key in ("origin", "mismatch", "code", "preflight")}
+            for details in list(app.extensions["demo_report_only"])
+            if details["path"] == path
+        ]
+        return jsonify(path=path, mismatches=found)
 
     @app.get("/api/debug/requests")
     def logged_requests() -> Response:

@@ -109,6 +109,22 @@ async function serverSaw(path) {
   return result.body;
 }
 
+// What the API's report-only policy reported for a path, from one origin (a signal receiver
+// in the API keeps them; its log shows the same at INFO).
+async function reportedFor(path, origin) {
+  const result = await fetchHere(`${API}/api/debug/report-only?path=${encodeURIComponent(path)}`, {});
+  if (result.outcome !== "allowed") throw new Error("cannot read the API's report-only mismatches");
+  return result.body.mismatches.filter((m) => m.origin === origin);
+}
+
+async function reportOnlyRow(from) {
+  const origin = from ? from.origin : CONFIG.pageOrigin;
+  const before = (await reportedFor("/catalog/items", origin)).length;
+  const result = await call("/catalog/items", {}, from);
+  result.reported = (await reportedFor("/catalog/items", origin)).slice(before);
+  return result;
+}
+
 const nonce = () => Math.random().toString(36).slice(2, 10);
 const jsonPut = (body, extraHeaders = {}) => ({
   method: "PUT",
@@ -309,6 +325,26 @@ const SCENARIOS = [
     expect: "blocked",
     why: "Sandboxed iframes, data: and file: pages send Origin: null, which anyone can produce; the policy does not list it.",
     run: () => call("/api/items", {}, FROM_SANDBOX),
+  },
+  {
+    title: "Report-only: a stricter policy is tried, not enforced",
+    request: "GET /catalog/items",
+    from: FROM_UNTRUSTED,
+    expect: "allowed",
+    why: `/catalog/* allows any origin and tries report_only={"origins": ["${CONFIG.pageOrigin}"]}: the page still reads the response, and the API reports (and logs) that the stricter policy would refuse this origin.`,
+    run: () => reportOnlyRow(FROM_UNTRUSTED),
+    check: (r) => (r.body && r.body.items && r.reported.length === 1 && r.reported[0].mismatch === "would-refuse"
+      ? null : `expected one would-refuse report, got ${JSON.stringify(r.reported)}`),
+    note: (r) => `reported: ${r.reported[0].mismatch} (${r.reported[0].code}); see the API's log`,
+  },
+  {
+    title: "Report-only: the trusted page is not reported",
+    request: "GET /catalog/items",
+    expect: "allowed",
+    why: "This page's origin is in the report-only origins: both policies grant it, so nothing is reported.",
+    run: () => reportOnlyRow(null),
+    check: (r) => (r.reported.length === 0 ? null : `unexpected report ${JSON.stringify(r.reported)}`),
+    note: () => "nothing reported",
   },
 ];
 

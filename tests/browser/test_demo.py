@@ -103,6 +103,14 @@ def test_demo_page_shows_every_row_as_expected(browser, demo_process):
     assert {row["expected"] for row in rows} == {"allowed", "blocked"}
     assert summary == f"All {len(rows)} scenarios behaved as expected."
 
+    # The report-only row's line, as docs/tightening.rst shows it (on other ports).
+    page_port = page_url.rstrip("/").rsplit(":", 1)[1]
+    untrusted = re.escape(f"'http://127.0.0.1:{page_port}'")
+    demo_process.wait_for(
+        r"^INFO flask_crossorigin: report-only: resources\['/catalog/\*'\]\.report_only "
+        rf"would refuse request GET /catalog/items from {untrusted}, which "
+        r"resources\['/catalog/\*'\] grants: the origin " + untrusted)
+
     assert demo_process.stop() == 0
     assert "Stopped." in "".join(demo_process.output)
 
