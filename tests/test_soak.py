@@ -6,7 +6,10 @@ connection, send a fixed mix of simple requests and preflights from random
 allowed and refused origins. Every response is checked against the grant its
 own request should get; the run must end with zero wrong answers and zero
 errors. The same run against the app without the extension gives the baseline
-throughput; both figures are printed, never asserted.
+throughput; both figures are printed, never asserted. A third run serves the app
+with a report-only policy beside the same enforced one: the answers must be the
+same, and every mismatch the report-only policy reports must be one the client
+expects for its own request (by X-Request-Id), none missing, none extra.
 
     CROSSORIGIN_SOAK_REQUESTS=200000 python -m pytest tests/test_soak.py
 
@@ -32,7 +35,7 @@ from pathlib import Path
 
 import pytest
 
-from .soak_app import ALLOWED
+from .soak_app import ALLOWED, REPORT_ONLY
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = int(os.environ.get("CROSSORIGIN_SOAK_REQUESTS", "20000"))
@@ -49,6 +52,8 @@ REFUSED = [
     "https://tenant1.example/", "HTTPS://TENANT1.EXAMPLE", "https://tenant1.example, https://x.y",
     "https://a.apps.example:444", "http://a.apps.example",
 ]
+#: The origins the report-only policy grants: its exact ones, and the wildcard's.
+TRIAL_GRANTED = [*REPORT_ONLY["origins"][:-1], *GRANTED[len(ALLOWED):]]
 
 
 # -- the server --------------------------------------------------------------------------------
@@ -108,6 +113,8 @@ class Tally:
     errors: int = 0
     kinds: Counter[str] = field(default_factory=Counter)
     samples: list[str] = field(default_factory=list)
+    #: The report-only mismatch each request should cause, by X-Request-Id.
+    mismatches: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, other: Tally) -> None:
@@ -117,6 +124,7 @@ class Tally:
             self.errors += other.errors
             self.kinds.update(other.kinds)
             self.samples.extend(other.samples[: 10 - len(self.samples)])
+            self.mismatches.update(other.mismatches)
 
 
 def plan(rng: random.Random) -> tuple[str, str | None, str | None]:
@@ -172,6 +180,21 @@ def check(cors: bool, kind: str, origin: str | None, requested: str | None, requ
     return None
 
 
+def expected_mismatch(kind: str, origin: str | None, requested: str | None) -> str | None:
+    """The report-only policy's mismatch on this request ("would-refuse origin-not-allowed"),
+    or None when it decides as the enforced policy does."""
+    if origin is None:
+        return None  # not a CORS request (a preflight without Origin is a plain OPTIONS)
+    enforced = origin in GRANTED and (
+        kind != "PREFLIGHT" or requested is None or "x-evil" not in requested)
+    trial = origin in TRIAL_GRANTED  # it allows X-Evil too
+    if enforced and not trial:
+        return "would-refuse origin-not-allowed"
+    if trial and not enforced:
+        return "would-grant headers-not-allowed"
+    return None
+
+
 def client_thread(port: int, cors: bool, count: int, seed: int, total: Tally) -> None:
     rng = random.Random(seed)
     tally = Tally()
@@ -192,6 +215,9 @@ def client_thread(port: int, cors: bool, count: int, seed: int, total: Tally) ->
                 sent["Access-Control-Request-Headers"] = requested
         tally.requests += 1
         tally.kinds[kind] += 1
+        mismatch = expected_mismatch(kind, origin, requested)
+        if mismatch is not None:
+            tally.mismatches[request_id] = mismatch
         try:
             connection.request(method, "/api/data", body=body, headers=sent)
             response = connection.getresponse()
@@ -214,13 +240,15 @@ def client_thread(port: int, cors: bool, count: int, seed: int, total: Tally) ->
     total.add(tally)
 
 
-def soak(port: int, cors: bool, requests: int) -> tuple[Tally, float]:
-    """Send ``requests`` requests from CLIENT_THREADS threads; the tally and requests/s."""
+def soak(port: int, cors: bool, requests: int, first_seed: int = 0) -> tuple[Tally, float]:
+    """Send ``requests`` requests from CLIENT_THREADS threads; the tally and requests/s.
+
+    Request ids are ``<seed>-<n>``: runs that must not share ids take other seeds."""
     total = Tally()
     per_thread = [requests // CLIENT_THREADS + (i < requests % CLIENT_THREADS)
                   for i in range(CLIENT_THREADS)]
-    threads = [threading.Thread(target=client_thread, args=(port, cors, n, seed, total))
-               for seed, n in enumerate(per_thread)]
+    threads = [threading.Thread(target=client_thread, args=(port, cors, n, first_seed + i, total))
+               for i, n in enumerate(per_thread)]
     start = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -244,28 +272,70 @@ def report(request: pytest.FixtureRequest, lines: list[str]) -> None:
             reporter.write_line(line)
 
 
-def test_soak_under_gunicorn(request: pytest.FixtureRequest) -> None:
+REPORT_ONLY_RUN = "with a report-only policy"
+
+
+def test_soak_under_gunicorn(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded = tmp_path / "mismatches.txt"
+    monkeypatch.setenv("CROSSORIGIN_SOAK_MISMATCHES", str(recorded))
+    runs = (("without the extension", False, "without_cors", REQUESTS),
+            ("with the extension", True, "with_cors", REQUESTS),
+            (REPORT_ONLY_RUN, True, "with_report_only", REQUESTS // 2))
     results: dict[str, tuple[Tally, float]] = {}
-    for name, cors in (("without the extension", False), ("with the extension", True)):
-        app = "with_cors" if cors else "without_cors"
+    warm_ups: dict[str, Tally] = {}
+    for name, cors, app, requests in runs:
         with serve(app) as port:
-            soak(port, cors, CLIENT_THREADS * 10)  # warm-up, checked too
-            results[name] = soak(port, cors, REQUESTS)
+            warm_ups[name] = soak(port, cors, CLIENT_THREADS * 10, first_seed=1000)[0]  # checked
+            results[name] = soak(port, cors, requests)
+        if name == REPORT_ONLY_RUN:
+            server_output = serve.last_output  # type: ignore[attr-defined]
     lines = [f"soak under gunicorn ({WORKERS} workers x {THREADS} threads, "
              f"{CLIENT_THREADS} client threads, keep-alive, loopback):"]
     for name, (tally, rate) in results.items():
         kinds = ", ".join(f"{k} {v}" for k, v in sorted(tally.kinds.items()))
-        lines.append(f"  {name:24s} {tally.requests:,} requests ({kinds}): {rate:,.0f} req/s, "
+        lines.append(f"  {name:26s} {tally.requests:,} requests ({kinds}): {rate:,.0f} req/s, "
                      f"{tally.wrong} wrong, {tally.errors} errors")
     base, with_ext = results["without the extension"][1], results["with the extension"][1]
     lines.append(f"  throughput with the extension: {with_ext / base:.0%} of the bare app")
+    trial_rate = results[REPORT_ONLY_RUN][1]
+    lines.append(f"  throughput with a report-only policy: {trial_rate / with_ext:.0%} of the "
+                 "extension's without one")
+    expected = {**warm_ups[REPORT_ONLY_RUN].mismatches, **results[REPORT_ONLY_RUN][0].mismatches}
+    lines.append(f"  report-only mismatches: {len(expected):,} expected")
     report(request, lines)
     for name, (tally, _) in results.items():
-        assert tally.requests == REQUESTS, name
+        assert tally.requests == dict((r[0], r[3]) for r in runs)[name], name
         assert tally.errors == 0, (name, tally.samples)
         assert tally.wrong == 0, (name, tally.samples)
+        assert warm_ups[name].errors == warm_ups[name].wrong == 0, (name, warm_ups[name].samples)
     granted = results["with the extension"][0]
     assert granted.kinds["PREFLIGHT"] > REQUESTS // 5 and granted.kinds["GET"] > REQUESTS // 5
+    check_mismatches(expected, recorded.read_text(encoding="ascii"), server_output)
+
+
+def check_mismatches(expected: dict[str, str], recorded: str, server_output: str) -> None:
+    """Every report-only mismatch accounted for: one signal per expected mismatch, for its
+    own request and reason, nothing else; one log line per (origin, reason) per worker."""
+    found: dict[str, str] = {}
+    for line in recorded.splitlines():
+        request_id, mismatch = line.split(" ", 1)
+        assert request_id not in found, f"two mismatches for request {request_id}"
+        found[request_id] = mismatch
+    assert len(expected) > 500
+    assert set(expected.values()) == {"would-refuse origin-not-allowed",
+                                      "would-grant headers-not-allowed"}
+    assert found == expected
+    # The log: each key logged once per worker that saw it (the interval outlasts the run).
+    logged = Counter(
+        (line.split(" from '", 1)[1].split("'", 1)[0], "would refuse" in line)
+        for line in server_output.splitlines() if line.startswith("report-only: ")
+    )
+    assert logged and max(logged.values()) <= WORKERS, logged
+    assert set(logged) == ({(origin, True) for origin in set(GRANTED) - set(TRIAL_GRANTED)}
+                           | {(origin, False) for origin in TRIAL_GRANTED})
+    assert "Traceback" not in server_output
 
 
 def test_check_catches_a_wrong_answer() -> None:
