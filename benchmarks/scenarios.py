@@ -16,7 +16,7 @@ from typing import Any, Callable
 from flask import Flask
 from werkzeug.test import EnvironBuilder
 
-from .contestants import Contestant
+from .contestants import CROSSORIGIN, Contestant
 
 ROUTE = "/api/v<int:version>/items"
 ROUTE_METHODS = ["GET", "POST", "PUT", "DELETE"]
@@ -173,6 +173,17 @@ def _origins_scenario(n: int) -> Scenario:
 
 
 SUBDOMAIN_REGEX = re.compile(r"https://(?:app|admin)\d*\.example\.org")
+#: The other origin of the typical policy: granted, but not by the report-only policy below.
+OTHER_ALLOWED_ORIGIN = "https://admin.example.com"
+
+
+def with_report_only(c: Contestant) -> Flask:
+    """The typical policy, and for flask_crossorigin a report-only policy beside it that
+    lists one of its two origins (flask-cors has none: it serves the policy alone)."""
+    options = options_for(c)
+    if c.key == CROSSORIGIN:
+        options["report_only"] = {"origins": [ALLOWED_ORIGIN]}
+    return build_app(c, options)
 
 
 def all_scenarios() -> list[Scenario]:
@@ -236,6 +247,24 @@ def all_scenarios() -> list[Scenario]:
             GRANT,
             lambda c: build_app(c, options_for(c, origins=[SUBDOMAIN_REGEX])),
             ("origins",),
+        ),
+        Scenario(
+            "report_only",
+            "simple GET from an allowed origin, with a report-only policy that grants it too "
+            "(flask-cors: the policy alone)",
+            simple_request(ALLOWED_ORIGIN),
+            GRANT,
+            with_report_only,
+            ("report_only",),
+        ),
+        Scenario(
+            "report_only_mismatch",
+            "simple GET from an allowed origin that the report-only policy would refuse "
+            "(no signal receiver, INFO off; flask-cors: the policy alone)",
+            simple_request(OTHER_ALLOWED_ORIGIN),
+            GRANT,
+            with_report_only,
+            ("report_only",),
         ),
         Scenario(
             "decorator",

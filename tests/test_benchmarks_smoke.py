@@ -54,6 +54,8 @@ def test_every_scenario_for_every_contestant(doc):
         "origin_regex",
         "decorator",
         "decorator_preflight",
+        "report_only",
+        "report_only_mismatch",
     }
     assert expected <= names
     assert set(doc["scenarios"]) == names
@@ -111,3 +113,25 @@ def test_adversarial_header_is_64_kib_of_commas_spaces_and_names():
     assert len(value) == 64 * 1024
     assert set(value) <= set("abcdefghijklmnopqrstuvwxyz0123456789-, ")
     assert ",," in value and " , " in value
+
+
+def test_the_report_only_scenarios_try_a_report_only_policy_on_crossorigin_only():
+    from flask_crossorigin import report_only_mismatch
+
+    found = {s.name: s for s in scenarios.all_scenarios()}
+    loaded, _ = contestants.load((contestants.CROSSORIGIN, contestants.FLASK_CORS))
+    for contestant in loaded:
+        for name, expected in (("report_only", 0), ("report_only_mismatch", 1)):
+            scenario = found[name]
+            app = scenario.build(contestant)
+            sent: list[dict] = []
+
+            def receiver(sender, sent=sent, **details):
+                sent.append(details)
+
+            with report_only_mismatch.connected_to(receiver, app):
+                response = app.test_client().get(
+                    scenario.request.path, headers=dict(scenario.request.headers))
+            assert response.headers["Access-Control-Allow-Origin"] == scenario.origin
+            mine = contestant.key == contestants.CROSSORIGIN
+            assert len(sent) == (expected if mine else 0), (name, contestant.key)
