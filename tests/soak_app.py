@@ -2,6 +2,7 @@
 
     gunicorn 'tests.soak_app:with_cors'      # CORS on /api/*
     gunicorn 'tests.soak_app:without_cors'   # the same views, no extension
+    gunicorn 'tests.soak_app:decorator_only' # @cross_origin alone, behind a login hook
 
 The view echoes the request's Origin and X-Request-Id, so that the client can
 check that every answer belongs to its own request.
@@ -9,11 +10,13 @@ check that every answer belongs to its own request.
 
 from __future__ import annotations
 
+import os
+import time
 from typing import Any
 
 from flask import Flask, jsonify, request
 
-from flask_crossorigin import CORS
+from flask_crossorigin import CORS, cross_origin
 
 #: Exact origins the policy lists; any 'https://<label>.apps.example' is trusted too.
 ALLOWED = [f"https://tenant{i}.example" for i in range(20)]
@@ -39,5 +42,35 @@ def create_app(cors: bool) -> Flask:
     return app
 
 
+def create_decorator_only_app() -> Flask:
+    """@cross_origin without CORS(app), behind a login hook: every worker, every request,
+    must answer the same way (no state installed by a first request)."""
+    app = Flask(__name__)
+
+    @app.before_request
+    def login_required() -> Any:
+        if request.endpoint != "health" and "Authorization" not in request.headers:
+            return "login required", 401
+        return None
+
+    @app.after_request
+    def worker(response: Any) -> Any:
+        response.headers["X-Worker"] = str(os.getpid())
+        return response
+
+    @app.route("/api/widget", methods=["GET", "PUT"])
+    @cross_origin(origins=ALLOWED)
+    def widget() -> Any:
+        time.sleep(0.02)  # keeps a sync worker busy, so that the other one answers too
+        return jsonify(origin=request.headers.get("Origin"))
+
+    @app.route("/health")
+    def health() -> str:
+        return "ok"
+
+    return app
+
+
 with_cors = create_app(cors=True)
+decorator_only = create_decorator_only_app()
 without_cors = create_app(cors=False)
