@@ -346,5 +346,6 @@ def format_rst(doc: dict[str, Any]) -> str:
             rows.append(
                 [t["text"], f"{measured} ({t['detail']})", f"{limit} {t['unit']}", t["status"]]
             )
-        out += _list_table(["target", "measured", "limit", "result"], rows, "Targets of issue 4")
+        header = ["target", "measured", "limit", "result"]
+        out += _list_table(header, rows, "Targets (issues 4 and 10)")
     return "\n".join(out)
