@@ -1,4 +1,4 @@
-"""Statistics, the targets of issue 4, and the text, RST and JSON outputs.
+"""Statistics, the targets (issues 4 and 10), and the text, RST and JSON outputs.
 
 Overheads are paired: in each round the bare-Flask sample of a scenario is
 subtracted from the contestant's sample of the same round, and the median of
@@ -80,18 +80,18 @@ def evaluate_targets(
     targets = [
         ratio_target(
             "simple_vs_flask_cors",
-            "simple request overhead <= 1/5 of flask-cors's",
+            "simple request overhead <= 1/4 of flask-cors's",
             ours_simple,
             fc_simple,
-            0.2,
+            0.25,
             f"{_f(ours_simple)} µs vs {_f(fc_simple)} µs",
         ),
         ratio_target(
             "simple_vs_bare",
-            "simple request overhead <= 10 % of the bare Flask request",
+            "simple request overhead <= 15 % of the bare Flask request (stretch: 10 %)",
             ours_simple,
             bare_simple,
-            0.10,
+            0.15,
             f"{_f(ours_simple)} µs vs {_f(bare_simple)} µs",
         ),
     ]
@@ -346,5 +346,6 @@ def format_rst(doc: dict[str, Any]) -> str:
             rows.append(
                 [t["text"], f"{measured} ({t['detail']})", f"{limit} {t['unit']}", t["status"]]
             )
-        out += _list_table(["target", "measured", "limit", "result"], rows, "Targets of issue 4")
+        header = ["target", "measured", "limit", "result"]
+        out += _list_table(header, rows, "Targets (issues 4 and 10)")
     return "\n".join(out)

@@ -54,6 +54,12 @@ LONG_MAX_AGE = MAX_AGE_CAPS["Chromium"]
 
 #: What ``flask cors lint`` reports: one text per risk, each saying how to fix it.
 WARNINGS: dict[str, str] = {
+    "decorator-after-hooks": (
+        "{views} use @cross_origin without CORS(app), and the app has before_request "
+        "hooks ({hooks}): those hooks see the views' preflights first, and an "
+        "authentication hook refuses them; add CORS(app, resources={{}}) so the "
+        "extension answers preflights before the hooks"
+    ),
     "credentials-wildcard": (
         "supports_credentials with the wildcard origin {entry}: every subdomain, including "
         "one taken over or hosting other people's content, can read credentialed "
@@ -790,6 +796,25 @@ def lint_policy(policy: Policy) -> list[str]:
 _VERDICT_OPTIONS = frozenset({"origins", "methods", "allow_headers"})
 
 
+def decorator_hook_warnings(app: Flask) -> list[str]:
+    """Decorated views whose preflights the app's before_request hooks see first."""
+    if EXTENSION_KEY in app.extensions:
+        return []  # the extension's own hook answers preflights before the others
+    views = sorted(
+        endpoint for endpoint, view in app.view_functions.items()
+        if getattr(getattr(view, "__cross_origin__", None), "automatic_options", False)
+    )
+    hooks = sorted({
+        getattr(hook, "__qualname__", repr(hook))
+        for functions in app.before_request_funcs.values() for hook in functions
+    })
+    if not views or not hooks:
+        return []
+    text = WARNINGS["decorator-after-hooks"].format(
+        views=", ".join(views), hooks=", ".join(hooks))
+    return [f"app {app.name!r}: {text}"]
+
+
 @cli.command("lint")
 def lint_command() -> None:
     """Warn about valid but risky policies. Exit status 1 when there is any warning."""
@@ -801,6 +826,7 @@ def lint_command() -> None:
     found += [f"{policy.name}: origins={entry!r}: {message}" for policy in policies
               for entry, message in policy.origins.ineffective]
     found += [warning for policy in policies for warning in lint_policy(policy)]
+    found += decorator_hook_warnings(state.app)
     for warning in found:
         click.echo(warning)
     count = len(policies)

@@ -141,16 +141,17 @@ def answer_alone(app: Flask, req: Request, spec: ViewPolicy) -> ResponseReturnVa
     requested method reaches, which need not be this one; a plain ``OPTIONS``
     gets Flask's answer with this view's headers.
     """
-    response = app.make_default_options_response()
     if not is_preflight(req.environ):
+        response = app.make_default_options_response()
         add_cors_headers(app, response, spec.policy_for(app), req.environ)
         return response
     found = preflight_rule(req)
     rule = found[0] if found is not None else None
     policy = decorator_policy(app, rule.endpoint) if rule is not None else None
+    if policy is not None and policy.automatic_options:
+        return answer_preflight(app, policy, req.environ)
+    response = app.make_default_options_response()
     if policy is None:
         return response  # no policy covers the requested method: nothing is granted
-    if policy.automatic_options:
-        return answer_preflight(app, policy, req.environ)
     add_cors_headers(app, response, policy, req.environ)
     return response

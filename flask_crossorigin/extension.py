@@ -24,6 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Flask, Request, Response, got_request_exception, request
 from flask.globals import request_ctx
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response as BaseResponse
@@ -43,7 +44,6 @@ from .signals import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
 
     from _typeshed.wsgi import WSGIEnvironment
     from flask.blueprints import BlueprintSetupState
@@ -252,8 +252,8 @@ class CrossOriginState:
         its own preflights; the response then gets headers in ``after_request``.
         """
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
-        if not is_preflight(req.environ):
-            return None
+        if req.method != "OPTIONS" or not is_preflight(req.environ):
+            return None  # every other request: one comparison
         own = req.url_rule  # the rule OPTIONS reached
         if own is not None and not getattr(own, "provide_automatic_options", False):
             view_policy = self.view_policy(own.endpoint)
@@ -271,21 +271,35 @@ class CrossOriginState:
     def add_response_headers(self, response: BaseResponse) -> BaseResponse:
         """``after_request``: add the CORS headers of the request's policy to ``response``."""
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
-        environ = req.environ
         rule = req.url_rule
+        if rule is None or req.method == "OPTIONS":
+            rule, found = self._rule_of_unusual(req)
+            if not found:
+                return response
+        # The request path's only lookup: the policy by (endpoint, path).
+        policy = self._policies.get((rule.endpoint if rule else None, req.path), _UNSEEN)
+        if policy is _UNSEEN:
+            policy = self.policy_of_rule(rule, req.path)
+        if policy is not None:
+            add_cors_headers(self.app, response, policy, req.environ)
+        return response
+
+    def _rule_of_unusual(self, req: Request) -> tuple[Rule | None, bool]:
+        """The rule that decides for an OPTIONS or unrouted request, and whether one does.
+
+        A preflight the extension answered itself is done; another preflight is
+        judged by the rule of its requested method; a redirected request by
+        the rule of the redirect's target.
+        """
+        environ = req.environ
         if is_preflight(environ):
             if ANSWERED_KEY in environ:
-                return response  # the extension's own preflight answer
+                return None, False  # the extension's own preflight answer
             found = preflight_rule(req)
-            if found is None:
-                return response
-            rule = found[0]
-        elif rule is None and req.routing_exception is not None:
-            rule = _redirect_rule(req)
-        policy = self.policy_of_rule(rule, req.path)
-        if policy is not None:
-            add_cors_headers(self.app, response, policy, environ)
-        return response
+            return (found[0], True) if found is not None else (None, False)
+        if req.url_rule is None and req.routing_exception is not None:
+            return _redirect_rule(req), True
+        return req.url_rule, True
 
     def add_headers(self, response: BaseResponse) -> None:
         """Add the CORS headers for the current request to ``response``.
@@ -365,35 +379,6 @@ def _redirect_path(adapter: MapAdapter, redirect: RequestRedirect) -> str:
     return path[len(root):] if root and path.startswith(root) else path
 
 
-def _decide(
-    policy: Policy, environ: WSGIEnvironment, status: int, headers: Iterable[tuple[str, str]]
-) -> tuple[Decision, list[str]] | None:
-    """The decision for a response with this status and headers, and its ``Vary`` lines.
-
-    ``None`` when the response is left alone: the view set its own
-    ``Access-Control-Allow-Origin``, or it answers an unhandled exception and
-    the policy does not intercept exceptions. A preflight that the app answered
-    with a status other than 2xx is refused by the browser whatever its headers:
-    it gets no grant (only ``Vary``).
-    """
-    vary_lines = []
-    for name, value in headers:  # one pass: the view's own grant, and its Vary
-        lowered = name.lower()
-        if lowered == "access-control-allow-origin":
-            return None
-        if lowered == "vary":
-            vary_lines.append(value)
-    if not policy.intercept_exceptions and UNHANDLED_KEY in environ:
-        return None
-    if is_preflight(environ):  # one the app answered itself
-        if not 200 <= status < 300:
-            return Decision((), policy.preflight_vary, None), vary_lines
-        decision = policy.preflight_for(environ)
-    else:
-        decision = policy.actual(environ.get("HTTP_ORIGIN"))
-    return decision, vary_lines
-
-
 def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Response:
     """The extension's own answer to a preflight: 204 when granted, 403 when refused."""
     decision = policy.preflight_for(environ)
@@ -406,7 +391,8 @@ def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Re
         response.headers["X-Content-Type-Options"] = "nosniff"
     else:
         del response.headers["Content-Type"]  # an empty answer has no media type
-    _apply(response, decision, [])
+    lines = getattr(response.headers, "_list", None)
+    _apply(response.headers, lines if type(lines) is list else None, decision, None, None)
     if refusal is not None:
         _report(app, policy, decision, environ)
     if policy.report_only is not None:
@@ -419,30 +405,70 @@ def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Re
 def add_cors_headers(
     app: Flask, response: BaseResponse, policy: Policy, environ: WSGIEnvironment
 ) -> None:
-    """Add the CORS headers ``policy`` grants to a ``Response`` object."""
-    found = _decide(policy, environ, response.status_code, response.headers)
-    if found is None:
-        return
-    decision, vary_lines = found
-    _apply(response, decision, vary_lines)
+    """Add the CORS headers ``policy`` grants to a ``Response`` object.
+
+    A response that set its own ``Access-Control-Allow-Origin`` is left alone,
+    and any other CORS header it set keeps its value: each appears once.
+    """
+    if UNHANDLED_KEY in environ and not policy.intercept_exceptions:
+        return  # an unhandled exception's 500, by flask-cors's meaning of the option
+    headers = response.headers
+    lines = getattr(headers, "_list", None)
+    if type(lines) is not list:
+        lines = None  # a Werkzeug that stores them otherwise: its public API, below
+    present: set[str] | None = None  # CORS headers the response set itself
+    vary_lines: list[str] | None = None
+    for name, value in lines if lines is not None else headers.items():
+        if name[0] in "AaVv":  # only these can matter: skip lower() for the others
+            lowered = name.lower()
+            if lowered.startswith("access-control-"):
+                if lowered == "access-control-allow-origin":
+                    return
+                present = present or set()
+                present.add(lowered)
+            elif lowered == "vary":
+                vary_lines = vary_lines or []
+                vary_lines.append(value)
+    if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ and is_preflight(environ):
+        if not 200 <= response.status_code < 300:  # the app's own refusal: no grant
+            decision = Decision((), policy.preflight_vary, None)
+        else:
+            decision = policy.preflight_for(environ)
+    else:
+        decision = policy.actual(environ.get("HTTP_ORIGIN"))
+    _apply(headers, lines, decision, present, vary_lines)
     if decision.refusal is not None:
         _report(app, policy, decision, environ)
     if policy.report_only is not None:
         compare_report_only(app, policy, decision, environ)
 
 
-def _apply(response: BaseResponse, decision: Decision, vary_lines: list[str]) -> None:
-    headers = response.headers
-    for name, value in decision.headers:
-        if name not in headers:  # each CORS header once: a view's own value stays
+def _apply(
+    headers: Headers,
+    lines: list[tuple[str, str]] | None,
+    decision: Decision,
+    present: set[str] | None,
+    vary_lines: list[str] | None,
+) -> None:
+    add = decision.headers
+    if present is not None:
+        add = tuple(header for header in add if header[0].lower() not in present)
+    if lines is not None:
+        lines.extend(add)  # names and values were validated when the policy compiled
+    else:
+        for name, value in add:
             headers.add(name, value)
-    if decision.vary:
-        if not vary_lines:
-            headers.add("Vary", ", ".join(decision.vary))
+    if not decision.vary:
+        return
+    if not vary_lines:
+        if lines is not None:
+            lines.append(("Vary", decision.vary_value))
         else:
-            merged = merged_vary(vary_lines, decision.vary)
-            if merged is not None:
-                headers["Vary"] = merged
+            headers.add("Vary", decision.vary_value)
+        return
+    merged = merged_vary(vary_lines, decision.vary)
+    if merged is not None:
+        headers["Vary"] = merged
 
 
 def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnvironment) -> None:

@@ -97,8 +97,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "intercept_exceptions", True, "bool",
-        "Add CORS headers to error responses (status 400 and above: aborts, 404, 405, "
-        "unhandled exceptions) so the page can read them.",
+        "Add CORS headers to the answers to unhandled exceptions (Flask's 500) so the page "
+        "can read them. Other error responses (aborts, error handlers, 404, 405) always "
+        "get them. The flask-cors meaning.",
     ),
     Option(
         "allow_private_network", False, "bool",

@@ -52,13 +52,15 @@ _HEADER_LIMITS = (
 class Decision:
     """What a policy answers to one request: headers to add, ``Vary`` names, and a refusal."""
 
-    __slots__ = ("headers", "vary", "refusal")
+    __slots__ = ("headers", "vary", "vary_value", "refusal")
 
     def __init__(
         self, headers: tuple[Header, ...], vary: tuple[str, ...], refusal: Refusal | None
     ) -> None:
         self.headers = headers
         self.vary = vary
+        #: ``vary`` as one header value, for responses that have no ``Vary`` yet.
+        self.vary_value = ", ".join(vary)
         #: ``None`` when granted (or when the request was not a CORS request at all).
         self.refusal = refusal
 

@@ -2,6 +2,7 @@
 
     gunicorn 'tests.soak_app:with_cors'         # CORS on /api/*
     gunicorn 'tests.soak_app:without_cors'      # the same views, no extension
+    gunicorn 'tests.soak_app:decorator_only'    # @cross_origin alone, behind a login hook
     gunicorn 'tests.soak_app:with_report_only'  # with_cors, and a report-only policy
 
 With ``CROSSORIGIN_SOAK_MISMATCHES=FILE``, every ``report_only_mismatch`` is appended to
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 from flask import Flask, jsonify, request
 
-from flask_crossorigin import CORS, report_only_mismatch
+from flask_crossorigin import CORS, cross_origin, report_only_mismatch
 
 #: Exact origins the policy lists; any 'https://<label>.apps.example' is trusted too.
 ALLOWED = [f"https://tenant{i}.example" for i in range(20)]
@@ -64,6 +66,36 @@ def record_mismatches(app: Flask, path: str) -> None:
     logger.addHandler(logging.StreamHandler())
 
 
+def create_decorator_only_app() -> Flask:
+    """@cross_origin without CORS(app), behind a login hook: every worker, every request,
+    must answer the same way (no state installed by a first request)."""
+    app = Flask(__name__)
+
+    @app.before_request
+    def login_required() -> Any:
+        if request.endpoint != "health" and "Authorization" not in request.headers:
+            return "login required", 401
+        return None
+
+    @app.after_request
+    def worker(response: Any) -> Any:
+        response.headers["X-Worker"] = str(os.getpid())
+        return response
+
+    @app.route("/api/widget", methods=["GET", "PUT"])
+    @cross_origin(origins=ALLOWED)
+    def widget() -> Any:
+        time.sleep(0.02)  # keeps a sync worker busy, so that the other one answers too
+        return jsonify(origin=request.headers.get("Origin"))
+
+    @app.route("/health")
+    def health() -> str:
+        return "ok"
+
+    return app
+
+
 with_cors = create_app(cors=True)
+decorator_only = create_decorator_only_app()
 without_cors = create_app(cors=False)
 with_report_only = create_app(cors=True, report_only=True)

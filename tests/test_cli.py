@@ -450,6 +450,35 @@ def test_lint_reports_unescaped_dots_in_origin_regexes() -> None:
     assert "write '\\.' for a literal dot" in result.output
 
 
+def decorator_only_app(hook: bool, extension: bool) -> Flask:
+    app = Flask(__name__)
+
+    @app.route("/widget")
+    @cross_origin(origins=[TRUSTED])
+    def widget() -> Any:
+        return "widget"
+
+    if hook:
+        @app.before_request
+        def login_required() -> None:
+            return None
+
+    if extension:
+        CORS(app, resources={})
+    return app
+
+
+def test_lint_warns_when_hooks_see_decorated_views_preflights_first() -> None:
+    result = run(decorator_only_app(hook=True, extension=False), "lint")
+    assert result.exit_code == 1
+    assert "widget use @cross_origin without CORS(app)" in result.output
+    assert "(decorator_only_app.<locals>.login_required)" in result.output
+    assert "add CORS(app, resources={})" in result.output
+    for hook, extension in ((False, False), (True, True)):
+        quiet = run(decorator_only_app(hook, extension), "lint")
+        assert quiet.exit_code == 0, quiet.output
+
+
 def test_lint_walks_blueprints_and_decorated_views() -> None:
     app = Flask(__name__)
     bp = Blueprint("bp", __name__)

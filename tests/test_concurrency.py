@@ -32,3 +32,40 @@ def test_concurrent_requests_from_different_origins() -> None:
     for origin, granted, vary in results:
         assert granted == (origin if origin in ALLOWED else None)
         assert vary is not None and "Origin" in vary
+
+
+def test_a_decorator_only_app_answers_alike_from_its_first_request_on() -> None:
+    """Many threads hit a fresh decorator-only app at once: no request installs
+    anything, so the first answers are the same as the later ones."""
+    from flask import Flask, request
+
+    from flask_crossorigin import cross_origin
+
+    app = Flask(__name__)
+
+    @app.before_request
+    def login_required() -> tuple[str, int] | None:
+        return None if "Authorization" in request.headers else ("login required", 401)
+
+    @app.route("/widget", methods=["GET", "PUT"])
+    @cross_origin(origins=ALLOWED)
+    def widget() -> str:
+        return "widget"
+
+    def call(i: int) -> tuple[str, int, str | None]:
+        with app.test_client() as client:
+            if i % 2:
+                response = client.options("/widget", headers={
+                    "Origin": ALLOWED[0], "Access-Control-Request-Method": "PUT"})
+                kind = "PREFLIGHT"
+            else:
+                response = client.get("/widget", headers={
+                    "Origin": ALLOWED[0], "Authorization": "Bearer x"})
+                kind = "GET"
+            return kind, response.status_code, response.headers.get(
+                "Access-Control-Allow-Origin")
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(call, range(200)))
+    assert set(answers) == {("PREFLIGHT", 401, None), ("GET", 200, ALLOWED[0])}
+    assert "crossorigin" not in app.extensions

@@ -53,6 +53,38 @@ def test_nothing_wraps_the_wsgi_app() -> None:
     assert app.after_request_funcs[None][0] == state.add_response_headers  # runs last
 
 
+class _OtherStore(list):  # type: ignore[type-arg]
+    """Stands for a Werkzeug release whose Headers keep their lines otherwise."""
+
+
+@pytest.mark.parametrize("path", ["/data", "/vary"])
+def test_headers_are_the_same_through_werkzeugs_public_api(path: str) -> None:
+    def build(public_api: bool) -> Flask:
+        app = Flask(__name__)
+
+        @app.route("/data")
+        def data() -> str:
+            return "data"
+
+        @app.route("/vary")
+        def vary() -> Any:
+            return "vary", 200, {"Vary": "Accept-Encoding", "Access-Control-Max-Age": "5"}
+
+        CORS(app, origins=[TRUSTED], supports_credentials=True, expose_headers=["X-Total"])
+        if public_api:
+            @app.after_request
+            def other_store(response: Any) -> Any:
+                response.headers._list = _OtherStore(response.headers._list)
+                return response
+        return app
+
+    direct, public = (build(flag).test_client().get(path, headers={"Origin": TRUSTED})
+                      for flag in (False, True))
+    assert list(public.headers) == list(direct.headers)
+    assert public.headers["Access-Control-Allow-Origin"] == TRUSTED
+    assert public.headers["Access-Control-Allow-Credentials"] == "true"
+
+
 def test_the_preflight_hook_is_first_even_when_hooks_came_before() -> None:
     app = Flask(__name__)
     seen: list[str] = []

@@ -29,6 +29,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,7 @@ TRIAL_GRANTED = [*REPORT_ONLY["origins"][:-1], *GRANTED[len(ALLOWED):]]
 # -- the server --------------------------------------------------------------------------------
 
 @contextmanager
-def serve(app: str) -> Iterator[int]:
+def serve(app: str, worker_class: str = "gthread") -> Iterator[int]:
     """Run gunicorn for ``tests.soak_app:<app>`` on a free loopback port; yield the port."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -69,7 +70,7 @@ def serve(app: str) -> Iterator[int]:
     command = [
         sys.executable, "-m", "gunicorn", f"tests.soak_app:{app}",
         "--bind", f"fd://{listener.fileno()}", "--workers", str(WORKERS),
-        "--threads", str(THREADS), "--worker-class", "gthread", "--keep-alive", "30",
+        "--threads", str(THREADS), "--worker-class", worker_class, "--keep-alive", "30",
         "--log-level", "warning", "--chdir", str(ROOT), "--config", "/dev/null",
     ]
     process = subprocess.Popen(command, cwd=ROOT, pass_fds=(listener.fileno(),),
@@ -390,3 +391,38 @@ def test_real_server_with_hostile_headers() -> None:
         answer = raw_request(port, b"GET /api/data HTTP/1.1\r\nHost: x\r\nOrigin: " + trusted
                              + b"\r\nConnection: close\r\n\r\n")
         assert b"Access-Control-Allow-Origin: " + trusted + b"\r\n" in answer
+
+
+def test_a_decorator_only_app_answers_alike_in_every_worker() -> None:
+    """Without CORS(app) nothing is installed by a first request, so every worker and
+    every thread answers a preflight the same way (here: the login hook's 401)."""
+    origin = ALLOWED[0]
+
+    def one(kind: str) -> tuple[str, int, str | None, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Origin": origin, "Connection": "close"}
+        if kind == "PREFLIGHT":
+            headers["Access-Control-Request-Method"] = "PUT"
+            connection.request("OPTIONS", "/api/widget", headers=headers)
+        else:
+            headers["Authorization"] = "Bearer x"
+            connection.request("GET", "/api/widget", headers=headers)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        return (kind, response.status, response.getheader("Access-Control-Allow-Origin"),
+                response.getheader("X-Worker") or "")
+
+    # Sync workers take one connection at a time, so both workers get requests.
+    with serve("decorator_only", "sync") as port, ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(20):  # until both workers have booted and answer (bounded)
+            warm = set(pool.map(lambda _: one("GET")[3], range(16)))
+            if len(warm) == WORKERS:
+                break
+        answers = list(pool.map(one, ["PREFLIGHT", "GET"] * 60))
+    distinct = {answer[:3] for answer in answers}
+    assert distinct == {("PREFLIGHT", 401, None), ("GET", 200, origin)}, distinct
+    workers = {answer[3] for answer in answers}
+    assert len(workers) == WORKERS, workers  # every worker answered, and alike
+    print(f"\ndecorator-only app: {len(answers)} answers from {len(workers)} worker(s), "
+          f"{len(distinct)} distinct")
