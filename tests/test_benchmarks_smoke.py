@@ -135,3 +135,13 @@ def test_the_report_only_scenarios_try_a_report_only_policy_on_crossorigin_only(
             assert response.headers["Access-Control-Allow-Origin"] == scenario.origin
             mine = contestant.key == contestants.CROSSORIGIN
             assert len(sent) == (expected if mine else 0), (name, contestant.key)
+
+
+def test_the_baseline_comparison_runs(capsys):
+    from benchmarks import baseline
+
+    assert baseline.main(["--ref", "HEAD", "--smoke", "--only", "simple_allowed"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "baseline HEAD at" in lines[0]
+    assert lines[1].startswith("scenario") and "paired" in lines[1]
+    assert lines[2].startswith("simple_allowed") and "[" in lines[2]
