@@ -159,11 +159,22 @@ def compare(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnviron
     """Try ``policy.report_only`` on the request ``policy`` decided as ``decision``.
 
     Called after the enforced decision is applied; it reads the request and
-    changes nothing in the response.
+    changes nothing in the response. Whatever fails in here (a signal receiver
+    that raises, say) is logged at ERROR and leaves the response as it is.
     """
     trial = policy.report_only
     if trial is None:
         return
+    try:
+        _compare(app, policy, trial, decision, environ)
+    except Exception:
+        logger.exception("report-only: trying %s failed; the response is the enforced "
+                         "policy's, unchanged", trial.name)
+
+
+def _compare(
+    app: Flask, policy: Policy, trial: Policy, decision: Decision, environ: WSGIEnvironment
+) -> None:
     preflight = is_preflight(environ)
     if preflight:
         if decision.refusal is None and not decision.headers:

@@ -526,3 +526,22 @@ def test_concurrent_requests_each_mismatch_signalled_each_key_logged_once(
     logged = Counter(line.split(" from '", 1)[1].split("'", 1)[0] for line in lines(info))
     assert logged == Counter(set(expected))  # each (policy, origin, reason) once
     assert mismatch_log(app) is app.extensions[MISMATCH_LOG_KEY]
+
+
+def test_a_failing_receiver_leaves_the_response_alone(caplog: pytest.LogCaptureFixture) -> None:
+    app = trial_app()
+
+    def broken(sender: Flask, **details: Any) -> None:
+        raise RuntimeError("metrics backend down")
+
+    expected = make_app(**ENFORCED).test_client().get("/api/data", headers={"Origin": OLD})
+    with report_only_mismatch.connected_to(broken, sender=app), \
+            caplog.at_level(logging.ERROR, logger="flask_crossorigin"):
+        response = app.test_client().get("/api/data", headers={"Origin": OLD})
+    assert (response.status_code, list(response.headers), response.data) == (
+        expected.status_code, list(expected.headers), expected.data)
+    [record] = [r for r in caplog.records if r.name == "flask_crossorigin"]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == (f"report-only: trying {TRIAL_NAME} failed; the response is "
+                                   "the enforced policy's, unchanged")
+    assert record.exc_info is not None and "metrics backend down" in str(record.exc_info[1])
