@@ -28,7 +28,7 @@ from flask.cli import AppGroup
 from werkzeug.datastructures import Headers
 
 from .errors import ConfigurationError
-from .extension import EXTENSION_KEY, CrossOriginState, PolicySource
+from .extension import EXTENSION_KEY, CrossOriginState, PolicySource, blueprints_of
 from .options import ignored_config_keys
 from .origins import _UNESCAPED_DOT  # the same test as the warning at start-up
 from .policy import ACAC, ACAH, ACAM, ACAO, Policy
@@ -132,16 +132,6 @@ def _app() -> Flask:
 # -- routes ---------------------------------------------------------------------------
 
 
-def blueprint_chain(endpoint: str) -> list[str]:
-    """The blueprints of an endpoint, innermost first, as ``request.blueprints`` lists them."""
-    name = endpoint.rpartition(".")[0]
-    chain = []
-    while name:
-        chain.append(name)
-        name = name.rpartition(".")[0]
-    return chain
-
-
 def route_rows(app: Flask) -> list[dict[str, Any]]:
     """One row per URL rule: its methods, policy, where the policy comes from and its settings.
 
@@ -154,7 +144,7 @@ def route_rows(app: Flask) -> list[dict[str, Any]]:
     rows = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
         path = rule.rule
-        blueprints = blueprint_chain(rule.endpoint)
+        blueprints = blueprints_of(rule.endpoint)
         policy, source = state.explain(path, rule.endpoint, blueprints)
         rows.append({
             "rule": path,

@@ -233,7 +233,7 @@ class CrossOriginState:
             return self._policies[key]
         except KeyError:
             pass
-        blueprints = _blueprints_of(rule.endpoint) if rule is not None else []
+        blueprints = blueprints_of(rule.endpoint) if rule is not None else []
         policy = self.policy_for(path, key[0], blueprints if self.blueprint_tables else [])
         if len(path) <= CACHE_PATH_LENGTH:
             if len(self._policies) >= CACHE_SIZE:
@@ -315,7 +315,7 @@ def _mark_unhandled(app: Flask, **_: Any) -> None:
     request.environ[UNHANDLED_KEY] = True
 
 
-def _blueprints_of(endpoint: str) -> list[str]:
+def blueprints_of(endpoint: str) -> list[str]:
     """The blueprints of an endpoint, innermost first, as ``request.blueprints`` lists them."""
     name = endpoint.rpartition(".")[0]
     chain = []
