@@ -219,6 +219,12 @@ def test_bad_configuration_is_refused_at_start_up(entry: BadConfig) -> None:
 @pytest.mark.parametrize("entry", INEFFECTIVE, ids=[entry.name for entry in INEFFECTIVE])
 def test_ineffective_configuration_warns_and_starts(entry: BadConfig) -> None:
     """Safe but ineffective: a ConfigurationWarning quoting the value and the fix, no error."""
+    assert_warns_and_starts(entry)
+
+
+def assert_warns_and_starts(entry: BadConfig) -> None:
+    """The app starts, with a ConfigurationWarning that quotes the value and the fix and
+    points at the line that started it (``BadConfig.start``, in this file)."""
     with pytest.warns(ConfigurationWarning) as caught:
         entry.start()
     messages = [str(w.message) for w in caught if issubclass(w.category, ConfigurationWarning)]
