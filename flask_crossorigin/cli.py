@@ -55,8 +55,8 @@ LONG_MAX_AGE = MAX_AGE_CAPS["Chromium"]
 #: What ``flask cors lint`` reports: one text per risk, each saying how to fix it.
 WARNINGS: dict[str, str] = {
     "decorator-after-hooks": (
-        "{views} use @cross_origin without CORS(app), and the app has before_request "
-        "hooks ({hooks}): those hooks see the views' preflights first, and an "
+        "@cross_origin views ({views}) on an app without CORS(app), which has "
+        "before_request hooks ({hooks}): those hooks see the views' preflights first, and an "
         "authentication hook refuses them; add CORS(app, resources={{}}) so the "
         "extension answers preflights before the hooks"
     ),

@@ -471,7 +471,7 @@ def decorator_only_app(hook: bool, extension: bool) -> Flask:
 def test_lint_warns_when_hooks_see_decorated_views_preflights_first() -> None:
     result = run(decorator_only_app(hook=True, extension=False), "lint")
     assert result.exit_code == 1
-    assert "widget use @cross_origin without CORS(app)" in result.output
+    assert "@cross_origin views (widget) on an app without CORS(app)" in result.output
     assert "(decorator_only_app.<locals>.login_required)" in result.output
     assert "add CORS(app, resources={})" in result.output
     for hook, extension in ((False, False), (True, True)):
