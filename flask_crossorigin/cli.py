@@ -529,7 +529,7 @@ def _send_actual(
     with app.test_request_context(path, method=method, headers=exchange.request_headers):
         response = app.response_class()
         del response.headers["Content-Type"]  # no body: only what the extension adds
-        state_of(app).add_headers(response)
+        state_of(app).add_response_headers(response)
     exchange.status = response.status
     exchange.response_headers = list(response.headers.items())
     return exchange

@@ -301,15 +301,6 @@ class CrossOriginState:
             return _redirect_rule(req), True
         return req.url_rule, True
 
-    def add_headers(self, response: BaseResponse) -> None:
-        """Add the CORS headers for the current request to ``response``.
-
-        What the ``after_request`` hook does, for tools that build a response
-        themselves inside a request context (``flask cors check``).
-        """
-        self.add_response_headers(response)
-
-
 def _mark_unhandled(app: Flask, **_: Any) -> None:
     # got_request_exception: Flask is about to answer an unhandled exception (a 500).
     request.environ[UNHANDLED_KEY] = True
@@ -391,8 +382,7 @@ def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Re
         response.headers["X-Content-Type-Options"] = "nosniff"
     else:
         del response.headers["Content-Type"]  # an empty answer has no media type
-    lines = getattr(response.headers, "_list", None)
-    _apply(response.headers, lines if type(lines) is list else None, decision, None, None)
+    _apply(response.headers, _header_list(response.headers), decision, None, None)
     if refusal is not None:
         _report(app, policy, decision, environ)
     if policy.report_only is not None:
@@ -413,9 +403,7 @@ def add_cors_headers(
     if UNHANDLED_KEY in environ and not policy.intercept_exceptions:
         return  # an unhandled exception's 500, by flask-cors's meaning of the option
     headers = response.headers
-    lines = getattr(headers, "_list", None)
-    if type(lines) is not list:
-        lines = None  # a Werkzeug that stores them otherwise: its public API, below
+    lines = _header_list(headers)
     present: set[str] | None = None  # CORS headers the response set itself
     vary_lines: list[str] | None = None
     for name, value in lines if lines is not None else headers.items():
@@ -441,6 +429,14 @@ def add_cors_headers(
         _report(app, policy, decision, environ)
     if policy.report_only is not None:
         compare_report_only(app, policy, decision, environ)
+
+
+def _header_list(headers: Headers) -> list[tuple[str, str]] | None:
+    """The list behind Werkzeug's ``Headers``, to append precomputed lines to without
+    validating them again; ``None`` for a Werkzeug that stores them otherwise (then
+    its public API is used)."""
+    lines = getattr(headers, "_list", None)
+    return lines if type(lines) is list else None
 
 
 def _apply(
