@@ -177,8 +177,14 @@ def options_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
     An unknown ``CORS_*`` key only warns: other code may use the prefix, and
     tutorials set ``CORS_HEADERS``, which no CORS extension has ever read.
     :func:`ignored_config_keys` lists the same keys for ``flask cors lint``.
+    A key set to ``None`` (a placeholder in a config class: ``CORS_ORIGINS = None``)
+    is unset, as in flask-cors: the default or a keyword argument applies.
     """
-    found = {CONFIG_KEYS[key]: value for key, value in config.items() if key in CONFIG_KEYS}
+    found = {
+        CONFIG_KEYS[key]: value
+        for key, value in config.items()
+        if key in CONFIG_KEYS and value is not None
+    }
     for note in ignored_config_keys(config):
         warn_configuration(note)
     return found
