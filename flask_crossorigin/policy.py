@@ -28,6 +28,7 @@ from .options import (
     check_interval,
     check_max_age,
     check_token_list,
+    is_header_glob,
     merge_layers,
     unknown_option_problems,
 )
@@ -89,7 +90,8 @@ class Policy:
         self.methods = None if methods == ("*",) else frozenset(methods)
         self.allow_headers = (
             None if allow_headers == ("*",) else frozenset(
-                h.lower() for h in allow_headers if h not in {p.pattern for p in patterns})
+                h.lower() for h in allow_headers
+                if h not in {p.pattern for p in patterns} and not is_header_glob(h))
         )
         #: Regexes of ``allow_headers``, matched case-insensitively against whole names.
         self.allow_header_patterns = patterns
