@@ -35,11 +35,16 @@ NULL_ORIGIN = "null"
 DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 MAX_ORIGIN_LENGTH = 1024
 
-# A serialized origin as browsers send it: lowercase scheme and host (IDNs in
-# punycode), IPv6 in brackets, a port only when it is not the default.
+#: The URL standard's special schemes: only their hosts are lower-cased by browsers.
+#: Other schemes keep the host as written ('safari-web-extension://140BB581-...').
+SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp", "file"})
+
+# A serialized origin as browsers send it: lowercase scheme, a host (lowercase for
+# special schemes, IDNs in punycode), IPv6 in brackets, a port only when it is not
+# the default.
 _SERIALIZED_ORIGIN = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.\-]*)://"
-    r"(?P<host>[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*|\[[0-9a-f:.]+\])"
+    r"(?P<host>[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*|\[[0-9a-f:.]+\])"
     r"(?::(?P<port>[1-9][0-9]{0,4}))?"
 )
 _WHITESPACE = re.compile(r"\s")
@@ -82,6 +87,8 @@ def parse_request_origin(value: str) -> RequestOrigin | None:
     if m is None:
         return None
     scheme, host, port = m.group("scheme", "host", "port")
+    if scheme in SPECIAL_SCHEMES and host != host.lower():
+        return None  # browsers lower-case the hosts of http(s), ws(s), ftp and file
     if port is not None and (int(port) > 65535 or DEFAULT_PORTS.get(scheme) == port):
         return None
     return RequestOrigin(scheme, host, port or "")
@@ -405,7 +412,7 @@ def _split_origin(
             )
             return None
     try:
-        ascii_host = host.encode("ascii").decode("ascii").lower()
+        ascii_host = host.encode("ascii").decode("ascii")
     except UnicodeEncodeError:
         try:
             suggestion = host.encode("idna").decode("ascii")
@@ -414,7 +421,10 @@ def _split_origin(
             hint = "write the host in punycode"
         problems.append((entry, f"has a non-ASCII host, which browsers send as punycode; {hint}"))
         return None
-    if not (_HOSTNAME.fullmatch(ascii_host) or re.fullmatch(r"\[[0-9a-f:.]+\]", ascii_host)):
+    if scheme in SPECIAL_SCHEMES or ascii_host.startswith("["):
+        ascii_host = ascii_host.lower()  # as browsers serialize it; other schemes keep case
+    if not (_HOSTNAME.fullmatch(ascii_host.lower())
+            or re.fullmatch(r"\[[0-9a-f:.]+\]", ascii_host)):
         problems.append(
             (entry, f"has an invalid host {host!r}: write dot-separated labels of letters, "
                     "digits and hyphens (e.g. 'app.example'), or an IP address")
@@ -428,7 +438,9 @@ def _exact_origin(text: str, problems: list[tuple[object, str]]) -> str | None:
     if parts is None:
         return None
     scheme, host, port = parts
-    if not _is_browser_ip_host(text, scheme, host, port, problems):
+    # Only special schemes parse a host ending in a number as an IPv4 address.
+    ip_rules = scheme in SPECIAL_SCHEMES or host.startswith("[")
+    if ip_rules and not _is_browser_ip_host(text, scheme, host, port, problems):
         return None
     return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
 
