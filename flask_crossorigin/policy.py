@@ -167,6 +167,11 @@ class Policy:
             return self._wildcard_grant
         return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
 
+    def names_origin(self, origin: str) -> bool:
+        """Whether the policy allows ``origin`` explicitly (listed, a wildcard subdomain,
+        a regex or a callable), not only through ``"*"``: who may get credentials."""
+        return not self.origins.any_origin and self.origins.check(origin, self.name) is None
+
     def _echoable(self, origin: str) -> bool:
         """Whether a granted ``origin`` may be echoed: a '*' policy grants malformed
         values too ('www.example.com'), and answers those with '*', never echoed."""
