@@ -275,7 +275,7 @@ class CrossOriginState:
         found = preflight_rule(req)
         if found is None:
             return None  # routing failed in a way Flask must answer (a 400, say)
-        policy = self.policy_of_rule(found[0], req.path)
+        policy = self.policy_of_rule(found[0], routed_path(req))
         if policy is None or not policy.automatic_options:
             return None
         return answer_preflight(self.app, policy, req.environ)
@@ -303,6 +303,7 @@ class CrossOriginState:
                 rule, found = self._rule_of_unusual(req)
                 if not found:
                     return response
+                path = routed_path(req)
             # The request path's only lookup: the policy by (endpoint, path).
             policy = self._policies.get((rule.endpoint if rule else None, path), _UNSEEN)
             if policy is _UNSEEN:
@@ -370,6 +371,17 @@ def preflight_rule(req: Request) -> tuple[Rule | None] | None:
     # No rule serves the method here (the actual request would get a 405): the rule
     # OPTIONS reached decides, as no other view's policy can be bypassed through it.
     return (rule if rule is not None else req.url_rule,)
+
+
+def routed_path(req: Request) -> str:
+    """The path whose resource pattern decides: the target of a slash redirect (as
+    for the target's rule), else the request's own."""
+    exception = req.routing_exception
+    if isinstance(exception, RequestRedirect):
+        adapter: MapAdapter | None = request_ctx.url_adapter
+        if adapter is not None:
+            return _redirect_path(adapter, exception)
+    return req.path
 
 
 def _redirect_rule(req: Request) -> Rule | None:
