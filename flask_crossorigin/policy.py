@@ -312,6 +312,14 @@ def build_policy(
             "read credentialed responses; list the trusted origins, or pass a callable "
             "origin -> bool",
         ))
+    for regex, probe in matcher.open_regexes() if credentials and matcher is not None else ():
+        problems.append(Problem(
+            where("origins"), "origins", regex.pattern,
+            f"allows origins on domains anyone can register (such as {probe!r}), so "
+            "with supports_credentials=True any site could read "
+            "credentialed responses: it is origins='*' in disguise; anchor it to your "
+            r"domain, e.g. r'https://([a-z0-9-]+\.)*example\.com', or list the origins",
+        ))
     if credentials and settings["expose_headers"] == ("*",):
         problems.append(Problem(
             where("expose_headers"), "expose_headers", "*",
