@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 import pytest
+from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from flask import Flask
 
 from flask_crossorigin import CORS
 from flask_crossorigin.resources import ResourcePattern, ResourceTable
