@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 _ACAO = "access-control-allow-origin"
 _ACAC = "access-control-allow-credentials"
+#: Set in the WSGI environ, to the explanation, when credentials were withheld.
+WITHHELD_KEY = "flask_crossorigin.withheld"
 # Policies whose withheld credentials were logged at WARNING (later ones: DEBUG).
 _warned: set[str] = set()
 
@@ -213,24 +215,19 @@ def _guard_credentials(
 
 
 def _log_withheld(app: Flask, policy: Policy, value: str, outcome: str, environ: Any) -> None:
+    text = (
+        f"withheld credentials on the response to {escape(environ.get('REQUEST_METHOD', ''))} "
+        f"{escape(environ.get('PATH_INFO', ''))}: it carries Access-Control-Allow-Credentials: "
+        f"true with Access-Control-Allow-Origin '{escape(value)}', an origin that "
+        f"{policy.name} does not list ("
+        + ("it allows every origin, never with credentials" if policy.origins.any_origin
+           else "it grants no credentials to unlisted origins")
+        + f"); {outcome}. The app set one of these headers itself: to let that origin "
+        "send credentials, list it in origins and set supports_credentials=True, and "
+        "remove the app's own CORS headers"
+    )
+    environ[WITHHELD_KEY] = text  # for flask cors check
     first = policy.name not in _warned
     if first:
         _warned.add(policy.name)
-    level = logging.WARNING if app.debug or first else logging.DEBUG
-    if not logger.isEnabledFor(level):
-        return
-    logger.log(
-        level,
-        "withheld credentials on the response to %s %s: it carries "
-        "Access-Control-Allow-Credentials: true with Access-Control-Allow-Origin '%s', an "
-        "origin that %s does not list (%s); %s. The app set one of these headers "
-        "itself: to let that origin send credentials, list it in origins and set "
-        "supports_credentials=True, and remove the app's own CORS headers",
-        escape(environ.get("REQUEST_METHOD", "")),
-        escape(environ.get("PATH_INFO", "")),
-        escape(value),
-        policy.name,
-        "it allows every origin, never with credentials" if policy.origins.any_origin
-        else "it grants no credentials to unlisted origins",
-        outcome,
-    )
+    logger.log(logging.WARNING if app.debug or first else logging.DEBUG, "%s", text)

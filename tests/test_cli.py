@@ -608,3 +608,24 @@ def test_lint_reports_ignored_config_keys_and_ineffective_origins() -> None:
     assert lines[2].startswith("resources['/*']: origins='app.example': has no scheme")
     assert lines[-1] == "3 warnings (1 policy checked)"
     assert "no warnings" not in result.output
+
+
+def test_check_explains_credentials_withheld_from_the_apps_own_headers() -> None:
+    app = Flask(__name__)
+    CORS(app)
+
+    @app.after_request
+    def snippet(response: Any) -> Any:
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        return response
+
+    @app.route("/me", methods=["GET", "PUT"])
+    def me() -> Any:
+        return jsonify(user="alice")
+
+    for extra in ([], ["--method", "PUT"]):
+        result = run(app, "check", "/me", "--origin", "https://evil.example", "--credentials",
+                     *extra)
+        assert result.exit_code == 1
+        assert "note: withheld credentials on the response to" in result.output, extra
+        assert "list it in origins and set supports_credentials=True" in result.output

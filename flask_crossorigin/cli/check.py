@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, request
 from flask.cli import with_appcontext
 from werkzeug.datastructures import Headers
 
 from ..policy import ACAC, ACAH, ACAM, ACAO, Policy
 from ..reasons import Verdict
+from ..response_headers import WITHHELD_KEY
 from ..signals import report_only_mismatch, request_refused
 from .context import current_flask_app, state_of
 
@@ -55,6 +56,8 @@ class Exchange:
     #: The report-only policy's mismatch on this exchange (the ``report_only_mismatch``
     #: signal's arguments), ``None`` when it decided alike or there is none.
     report_only: dict[str, Any] | None = None
+    #: Why the extension withheld credentials the app's own headers granted, if it did.
+    withheld: str | None = None
 
 
 @dataclass
@@ -165,6 +168,7 @@ def check_request(
             exchanges.append(exchange)
     if exchanges[0].kind == "preflight" and exchanges[0].blocked and not preflight:
         notes.append("a browser sends a preflight first for this request, and stops there")
+    notes += [e.withheld for e in exchanges if e.withheld is not None]
     if any(not exchange.view_run for exchange in exchanges):
         notes.append(
             f"the {method} view was not run (it may change data): the response is an empty "
@@ -284,6 +288,7 @@ def _send_actual(
         response = app.response_class()
         del response.headers["Content-Type"]  # no body: only what the extension adds
         state_of(app).add_response_headers(response)
+        exchange.withheld = request.environ.get(WITHHELD_KEY)
     exchange.status = response.status
     exchange.response_headers = list(response.headers.items())
     return exchange
@@ -294,9 +299,13 @@ def _send(app: Flask, exchange: Exchange) -> None:
     propagate = app.config.get("PROPAGATE_EXCEPTIONS")
     app.config["PROPAGATE_EXCEPTIONS"] = False
     try:
-        response = app.test_client().open(
-            exchange.path, method=exchange.method, headers=exchange.request_headers
-        )
+        # Inside 'with', the request's context outlives the response: its environ
+        # says whether the extension withheld credentials the app granted.
+        with app.test_client() as client:
+            response = client.open(
+                exchange.path, method=exchange.method, headers=exchange.request_headers
+            )
+            exchange.withheld = request.environ.get(WITHHELD_KEY)
     finally:
         app.config["PROPAGATE_EXCEPTIONS"] = propagate
     exchange.status = response.status
