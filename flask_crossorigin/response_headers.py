@@ -66,7 +66,14 @@ def write(
     headers = response_headers(response)
     lines = _lines(headers)
     cors, vary_at = _scan(lines)
-    decision = None
+    if cors is None and vary_at is None:  # the common case: the app set none of them
+        plain = decide(policy, response.status_code, environ)
+        lines.extend(plain.headers)  # validated when the policy compiled
+        if plain.vary:
+            lines.append(("Vary", plain.vary_value))
+        _store(headers, lines)
+        return plain
+    decision: Decision | None = None
     if cors is None or _ACAO not in cors:
         decision = decide(policy, response.status_code, environ)
         add = decision.headers
@@ -103,7 +110,11 @@ def finish_answer(
     headers = response_headers(response)
     lines = _lines(headers)
     cors, vary_at = _scan(lines)
-    if cors is None and (vary_at is None or len(vary_at) == 1):
+    ours = decision.headers
+    vary_as_written = (not decision.vary) if vary_at is None else (
+        len(vary_at) == 1 and lines[vary_at[0]][1] == decision.vary_value)
+    if vary_as_written and (cors is None or all(
+            len(at) == 1 and lines[at[0]] in ours for at in cors.values())):
         return  # as the extension wrote it (or the hooks replaced the answer: no grant)
     _finish(app, lines, cors, vary_at, decision.vary, policy, decision.headers, environ)
     _store(headers, lines)

@@ -286,3 +286,22 @@ def test_a_header_with_an_empty_name_is_served() -> None:
         response = client.get("/odd", headers=headers)
         assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == TRUSTED
+
+
+def test_a_hook_that_replaces_the_vary_of_the_preflight_answer_gets_it_merged() -> None:
+    app = Flask(__name__)
+
+    @app.route("/x", methods=["PUT"])
+    def x() -> str:
+        return "x"
+
+    CORS(app, origins=[TRUSTED])
+
+    @app.after_request
+    def replace(response: Any) -> Any:
+        response.headers["Vary"] = "Cookie"
+        return response
+
+    answer = app.test_client().options("/x", headers=preflight(TRUSTED, "PUT"))
+    assert answer.headers.getlist("Vary") == [
+        "Cookie, Origin, Access-Control-Request-Method, Access-Control-Request-Headers"]
