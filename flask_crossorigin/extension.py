@@ -298,7 +298,8 @@ class CrossOriginState:
                     return response
                 answered = environ.get(ANSWERED_KEY)
                 if answered is not None:
-                    finish_answer(self.app, response, answered[0], answered[1], environ)
+                    policy, decision, written = answered
+                    finish_answer(self.app, response, policy, decision, written, environ)
                     return response
                 rule, found = self._rule_of_unusual(req)
                 if not found:
@@ -437,9 +438,9 @@ def _answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> R
         response.headers["X-Content-Type-Options"] = "nosniff"
     else:
         del response.headers["Content-Type"]  # an empty answer has no media type
-    write_answer(response, decision)
+    written = write_answer(response, decision)
     # The after_request hook finishes it, after the app's own hooks added theirs.
-    environ[ANSWERED_KEY] = (policy, decision)
+    environ[ANSWERED_KEY] = (policy, decision, written)
     if refusal is not None:
         _report(app, policy, decision, environ)
     if policy.report_only is not None:

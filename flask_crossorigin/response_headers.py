@@ -92,23 +92,32 @@ def write(
     return decision
 
 
-def write_answer(response: Response, decision: Decision) -> None:
-    """Write a decision onto the extension's own (fresh) preflight answer."""
+def write_answer(response: Response, decision: Decision) -> tuple[Header, ...]:
+    """Write a decision onto the extension's own (fresh) preflight answer; returns
+    its header lines as written, for :func:`finish_answer`."""
     headers = response_headers(response)
     lines = _lines(headers)
     lines.extend(decision.headers)
     if decision.vary:
         lines.append(("Vary", decision.vary_value))
     _store(headers, lines)
+    return tuple(lines)
 
 
 def finish_answer(
-    app: Flask, response: Response, policy: Policy, decision: Decision, environ: Any
+    app: Flask,
+    response: Response,
+    policy: Policy,
+    decision: Decision,
+    written: tuple[Header, ...],
+    environ: Any,
 ) -> None:
     """The extension's own preflight answer, after the app's ``after_request`` hooks:
     whatever CORS headers they added, each appears once, and never a leak."""
     headers = response_headers(response)
     lines = _lines(headers)
+    if len(lines) == len(written) and tuple(lines) == written:
+        return  # untouched by the hooks (the common case): nothing to read again
     cors, vary_at = _scan(lines)
     ours = decision.headers
     vary_as_written = (not decision.vary) if vary_at is None else (
