@@ -55,6 +55,11 @@ EXTENSION_KEY = "crossorigin"
 ANSWERED_KEY = "flask_crossorigin.answered"
 #: Set in the WSGI environ when Flask handles an unhandled exception of the request.
 UNHANDLED_KEY = "flask_crossorigin.unhandled"
+#: Set in the WSGI environ to the :class:`~flask_crossorigin.policy.Policy` whose decision
+#: the response carries, by the two functions that write decisions onto responses
+#: (absent: no policy applied). ``flask cors check`` reads it: it reports what the hooks
+#: decided, never a model of them.
+POLICY_KEY = "flask_crossorigin.policy"
 _ALL_OPTIONS = tuple(OPTIONS_BY_NAME)
 _STATE_LOCK = threading.Lock()
 #: Bounds of the cache of policies by (endpoint, path): entries, and path length.
@@ -372,6 +377,7 @@ def _redirect_path(adapter: MapAdapter, redirect: RequestRedirect) -> str:
 
 def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Response:
     """The extension's own answer to a preflight: 204 when granted, 403 when refused."""
+    environ[POLICY_KEY] = policy
     decision = policy.preflight_for(environ)
     refusal = decision.refusal
     response: Response = app.response_class(status=204 if refusal is None else 403)
@@ -400,6 +406,7 @@ def add_cors_headers(
     A response that set its own ``Access-Control-Allow-Origin`` is left alone,
     and any other CORS header it set keeps its value: each appears once.
     """
+    environ[POLICY_KEY] = policy
     if UNHANDLED_KEY in environ and not policy.intercept_exceptions:
         return  # an unhandled exception's 500, by flask-cors's meaning of the option
     headers = response.headers
@@ -511,6 +518,7 @@ def _raise_if(problems: list[Problem]) -> None:
 
 
 __all__ = [
+    "POLICY_KEY",
     "CORS",
     "CrossOriginState",
     "PolicySource",
