@@ -567,9 +567,9 @@ def test_a_configuration_that_cannot_compile_is_an_error_not_a_traceback() -> No
     def x() -> str:
         return "x"
 
-    for command in (["lint"], ["routes"]):
+    for command in (["lint"], ["routes"], ["check", "/x", "--origin", TRUSTED]):
         result = run(app, *command)
-        assert result.exit_code == 1
+        assert result.exit_code == 3  # the app cannot be checked: neither blocked nor warnings
         assert result.output.startswith("Error: 1 problem in the CORS configuration:")
         assert "supports_credentials=True" in result.output
         assert "Traceback" not in result.output

@@ -23,7 +23,8 @@ from ..extension import EXTENSION_KEY, POLICY_KEY, _redirect_rule
 from ..policy import ACAC, ACAH, ACAM, ACAO, Policy
 from ..reasons import Verdict
 from ..signals import report_only_mismatch, request_refused
-from .context import current_flask_app, state_of
+from . import status
+from .context import current_state, state_of
 
 #: Methods and request headers a browser sends without a preflight (Fetch standard).
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
@@ -468,12 +469,14 @@ def check_command(
     """Send a cross-origin request to PATH and say whether a browser would allow it.
 
     Exit status 0 when the browser would let the page read the response, 1 when
-    it would block it.
+    it would block it, 2 for a usage error, 3 when the app cannot be checked (its
+    CORS configuration is invalid, or it fails to load).
     """
+    app = current_state().app
     result = check_request(
-        current_flask_app(), path, origin, method, headers,
+        app, path, origin, method, headers,
         credentials=credentials, preflight=preflight, send=send,
     )
     for line in render_check(result):
         click.echo(line)
-    raise SystemExit(0 if result.allowed else 1)
+    raise SystemExit(status.OK if result.allowed else status.FOUND)

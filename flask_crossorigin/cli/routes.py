@@ -12,7 +12,7 @@ from flask.cli import with_appcontext
 
 from ..extension import CrossOriginState, PolicySource, blueprints_of
 from ..policy import Policy
-from .context import current_flask_app, state_of
+from .context import current_state, state_of
 
 
 def route_rows(app: Flask) -> list[dict[str, Any]]:
@@ -96,7 +96,7 @@ def _may_vary(
 @with_appcontext
 def routes_command(as_json: bool) -> None:
     """Show every URL rule with its CORS policy and where that policy comes from."""
-    app = current_flask_app()
+    app = current_state().app
     rows = route_rows(app)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
