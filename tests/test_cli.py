@@ -136,7 +136,7 @@ def test_routes_names_every_policy_and_where_it_comes_from() -> None:
 
 
 def test_routes_prints_a_table() -> None:
-    result = run(api_app(), "routes")
+    result = run(api_app(), "routes", "--wide")
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].split() == [
@@ -519,7 +519,7 @@ def example() -> Flask:
 
 
 def test_example_app_routes_show_every_policy(example: Flask) -> None:
-    result = run(example, "routes")
+    result = run(example, "routes", "--wide")
     assert result.exit_code == 0
     policies = {line.split()[0]: line for line in result.output.splitlines()[2:] if line}
     assert "resources['/api/private/*']" in policies["/api/private/profile"]
