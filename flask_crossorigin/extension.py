@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import ConfigurationError, Problem
 from .headers import is_token, merged_vary
-from .options import OPTIONS_BY_NAME, unknown_option_problems
+from .options import OPTIONS_BY_NAME, CorsOptions, unknown_option_problems
 from .policy import Decision, Policy, is_preflight
 from .reasons import escape, logger
 from .report_only import compare as compare_report_only
@@ -44,9 +44,9 @@ from .signals import (
 )
 
 if TYPE_CHECKING:
-
     from _typeshed.wsgi import WSGIEnvironment
     from flask.blueprints import BlueprintSetupState
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11; only for mypy
     from werkzeug.routing import MapAdapter, Rule
 
 #: The key of the per-app state in ``app.extensions``.
@@ -83,13 +83,15 @@ class CORS:
     compiled here: a bad configuration raises :class:`ConfigurationError`.
     """
 
-    def __init__(self, app: AppOrBlueprint | None = None, **options: Any) -> None:
+    def __init__(
+        self, app: AppOrBlueprint | None = None, **options: Unpack[CorsOptions]
+    ) -> None:
         _raise_if(unknown_option_problems(options, "CORS()", _ALL_OPTIONS))
         self._options = options
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: AppOrBlueprint, **options: Any) -> None:
+    def init_app(self, app: AppOrBlueprint, **options: Unpack[CorsOptions]) -> None:
         """Register the extension on an app, or on a blueprint (for its routes only)."""
         _raise_if(unknown_option_problems(options, "init_app()", _ALL_OPTIONS))
         merged = {**self._options, **options}

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable, Optional, TypedDict, Union
 
 from .errors import Problem, warn_configuration
 from .headers import is_token
@@ -132,6 +132,68 @@ OPTIONS: tuple[Option, ...] = (
         extension_only=True,
     ),
 )
+
+# -- the options as types: what editors complete and mypy checks ---------------------
+# One line per option of the table above (tests/test_typed_options.py compares them).
+# The runtime checks the values all the same, for code that no type checker reads.
+
+#: One allowed origin: exact, wildcard or regex text, a compiled regex, or a callable.
+OriginEntry = Union[str, "re.Pattern[str]", Callable[[str], bool]]
+#: ``origins``: one entry, a comma-separated string, or a collection of entries.
+Origins = Union[OriginEntry, list[OriginEntry], tuple[OriginEntry, ...], set[OriginEntry],
+                frozenset[OriginEntry]]
+#: ``methods``, ``expose_headers``: a name, ``"A, B"``, or a collection of names.
+Names = Union[str, list[str], tuple[str, ...], set[str], frozenset[str]]
+#: ``allow_headers``: names, and regexes matched against the whole name.
+HeaderEntry = Union[str, "re.Pattern[str]"]
+AllowHeaders = Union[str, list[HeaderEntry], tuple[HeaderEntry, ...], set[HeaderEntry],
+                     frozenset[HeaderEntry]]
+#: Seconds: an int, digits (as the environment gives them) or a timedelta.
+Seconds = Union[int, str, timedelta]
+#: A resource pattern: a path pattern (``"/api/*"``) or a regex.
+ResourcePatternSpec = Union[str, "re.Pattern[str]"]
+
+
+class ReportOnlyOptions(TypedDict, total=False):
+    """The options of a ``report_only`` policy: a policy's, but not the report-only ones.
+
+    Every key is optional. ``CORS(app, **options)`` and ``@cross_origin(**options)``
+    take the subclasses :class:`CrossOriginOptions` and :class:`CorsOptions`, so
+    that mypy and editors know every option's name and type.
+    """
+
+    origins: Origins
+    methods: Names
+    allow_headers: AllowHeaders
+    expose_headers: Names | None
+    supports_credentials: bool
+    max_age: Seconds | None
+    send_wildcard: bool
+    vary_header: bool
+    automatic_options: bool
+    always_send: bool
+    intercept_exceptions: bool
+    allow_private_network: bool
+
+
+class CrossOriginOptions(ReportOnlyOptions, total=False):
+    """The keyword arguments of :func:`~flask_crossorigin.cross_origin`, and of one
+    ``resources`` entry."""
+
+    report_only: ReportOnlyOptions | None
+    report_only_interval: Seconds | float
+
+
+#: ``resources``: patterns, or a mapping of pattern -> that path's options.
+Resources = Union[ResourcePatternSpec, list[ResourcePatternSpec], tuple[ResourcePatternSpec, ...],
+                  Mapping[ResourcePatternSpec, Optional[CrossOriginOptions]]]
+
+
+class CorsOptions(CrossOriginOptions, total=False):
+    """The keyword arguments of :class:`~flask_crossorigin.CORS` and ``init_app``."""
+
+    resources: Resources
+
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 POLICY_OPTIONS = tuple(o.name for o in OPTIONS if not o.extension_only)
