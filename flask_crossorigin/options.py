@@ -285,8 +285,25 @@ def merge_layers(layers: Iterable[Layer]) -> dict[str, tuple[Any, str]]:
 def check_bool(name: str, value: Any, where: str, problems: list[Problem]) -> bool:
     if isinstance(value, bool):
         return value
-    problems.append(Problem(where, name, value, "must be True or False"))
+    meaning = _BOOLEAN_WORDS.get(value.strip().lower()) if isinstance(value, str) else None
+    if meaning is None or not where.startswith("app.config"):
+        problems.append(Problem(where, name, value, "must be True or False"))
+        return False
+    # 'True' from FLASK_CORS_...=True: from_prefixed_env() reads values as JSON, and
+    # JSON's booleans are lowercase, so the word stayed a string.
+    word = "true" if meaning else "false"
+    key = "FLASK_" + OPTIONS_BY_NAME[name].config_key
+    problems.append(Problem(
+        where, name, value,
+        f"must be True or False, not a string; environment values are read as JSON by "
+        f"app.config.from_prefixed_env(), where a boolean is written {word} (lowercase): "
+        f"{key}={word}",
+    ))
     return False
+
+
+_BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True,
+                  "off": False, "1": True, "0": False}
 
 
 def check_token_list(
@@ -331,10 +348,17 @@ def check_token_list(
 
 
 def split_name_list(value: str) -> list[str]:
-    """One string of comma-separated names as the list it means; empty parts dropped."""
+    """One string of comma-separated names as the list it means; empty parts dropped.
+
+    Whitespace around each name is dropped (a name never holds any), as environment
+    variables and secret files deliver ``"GET, POST\n"``.
+    """
     if "," not in value:
-        return [value]
-    return [part.strip(" \t") for part in value.split(",") if part.strip(" \t")]
+        return [value.strip(_SPACE) or value]
+    return [part.strip(_SPACE) for part in value.split(",") if part.strip(_SPACE)]
+
+
+_SPACE = " \t\r\n\f\v"
 
 
 # What makes an allow_headers entry a regular expression: a header name never holds

@@ -101,6 +101,14 @@ CLAIMS = [
       for name in ("methods", "allow_headers", "expose_headers")],
     Claim("configuration.rst", "in :corsoption:`origins` it warns, and the other entries are "
           "ignored", {"origins": ["*", "https://a.example"]}, "warning"),
+    Claim("configuration.rst", "whitespace around an origin or a name (a line break at the end "
+          "of a secret file, a space after a comma) is dropped",
+          {"origins": [" https://b.example.com\n"], "methods": "GET,\tPOST\n"}, "starts",
+          then=read_as_list),
+    Claim("configuration.rst", "``FLASK_CORS_SUPPORTS_CREDENTIALS=True`` gives the string "
+          "``'True'``, and the error says to write ``true``", {}, "error",
+          "FLASK_CORS_SUPPORTS_CREDENTIALS=true",
+          config={"CORS_SUPPORTS_CREDENTIALS": "True"}),
     Claim("configuration.rst", "an unknown ``CORS_*`` key in ``app.config``", {}, "warning",
           "CORS_HEADERS", config={"CORS_HEADERS": "Content-Type"}),
     # The migration guide's differences.
@@ -151,6 +159,7 @@ NOT_CONFIGURATION = [
     ("migrating.rst", "a second ``CORS(app)`` or ``init_app(app)`` on the same app is an error"),
     ("migrating.rst", "``CORS(app)`` twice is an error"),
     ("configuration.rst", "has the table of which configurations are errors"),
+    ("README.md", "build it (warnings are errors)"),
     ("troubleshooting.rst", "The extension never grants a preflight whose answer is an error"),
 ]
 
