@@ -189,3 +189,21 @@ def test_a_preflight_alone_names_the_policy_of_the_requested_method(
     expected = hooked if with_extension else (alone if path != "/folder" else None)
     assert exchange.policy == expected, result
     assert (result.report_only is not None) == (exchange.policy == READ), result
+
+
+def test_a_response_a_wsgi_middleware_gave_by_itself() -> None:
+    """No request reached Flask, so no hook decided: blocked, and no policy named."""
+    app = docs_app(True)
+    inner = app.wsgi_app
+
+    def health(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"] == "/health":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+        return inner(environ, start_response)
+
+    app.wsgi_app = health  # type: ignore[method-assign]
+    result = check_request(app, "/health", TRUSTED)
+    assert not result.allowed and result.policy is None
+    assert result.exchanges[0].status == "200 OK"
+    assert check_request(app, "/doc", TRUSTED).allowed  # other paths go through the hooks

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import click
-from flask import Flask, Request, request
+from flask import Flask, Request, has_request_context, request
 from flask.cli import with_appcontext
 from werkzeug.datastructures import Headers
 
@@ -283,7 +283,10 @@ def _send(app: Flask, exchange: Exchange) -> None:
             response = client.open(
                 exchange.path, method=exchange.method, headers=exchange.request_headers
             )
-            _record(exchange, cast(Request, request._get_current_object()))  # type: ignore[attr-defined]
+            if has_request_context():  # not when a WSGI middleware answered by itself
+                _record(exchange, cast(Request, request._get_current_object()))  # type: ignore[attr-defined]
+            else:
+                exchange.request_path = exchange.path.split("?", 1)[0]
     finally:
         app.config["PROPAGATE_EXCEPTIONS"] = propagate
     exchange.status = response.status
