@@ -285,7 +285,11 @@ def merge_layers(layers: Iterable[Layer]) -> dict[str, tuple[Any, str]]:
 def check_bool(name: str, value: Any, where: str, problems: list[Problem]) -> bool:
     if isinstance(value, bool):
         return value
-    meaning = _BOOLEAN_WORDS.get(value.strip().lower()) if isinstance(value, str) else None
+    meaning: bool | None = None
+    if isinstance(value, str):
+        meaning = _BOOLEAN_WORDS.get(value.strip().lower())
+    elif type(value) is int and value in (0, 1):  # FLASK_CORS_...=1 reads as the number 1
+        meaning = bool(value)
     if meaning is None or not where.startswith("app.config"):
         problems.append(Problem(where, name, value, "must be True or False"))
         return False
@@ -295,7 +299,8 @@ def check_bool(name: str, value: Any, where: str, problems: list[Problem]) -> bo
     key = "FLASK_" + OPTIONS_BY_NAME[name].config_key
     problems.append(Problem(
         where, name, value,
-        f"must be True or False, not a string; environment values are read as JSON by "
+        f"must be True or False, not {'a string' if isinstance(value, str) else 'a number'}; "
+        f"environment values are read as JSON by "
         f"app.config.from_prefixed_env(), where a boolean is written {word} (lowercase): "
         f"{key}={word}",
     ))

@@ -77,7 +77,8 @@ def test_whitespace_inside_an_origin_still_warns() -> None:
 
 @pytest.mark.parametrize("option", BOOLEANS, ids=[option.name for option in BOOLEANS])
 @pytest.mark.parametrize(("written", "json"), [("True", "true"), ("False", "false"),
-                                               ("TRUE", "true"), (" True\n", "true")])
+                                               ("TRUE", "true"), (" True\n", "true"),
+                                               ("1", "true"), ("0", "false")])
 def test_a_python_boolean_in_the_environment_says_json(
     monkeypatch: pytest.MonkeyPatch, option: Any, written: str, json: str
 ) -> None:
