@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 from flask import Blueprint, Flask, abort, after_this_request, jsonify, make_response
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flask_crossorigin import CORS
 
@@ -305,3 +307,68 @@ def test_a_hook_that_replaces_the_vary_of_the_preflight_answer_gets_it_merged() 
     answer = app.test_client().options("/x", headers=preflight(TRUSTED, "PUT"))
     assert answer.headers.getlist("Vary") == [
         "Cookie, Origin, Access-Control-Request-Method, Access-Control-Request-Headers"]
+
+
+# -- the property: whatever lines the app adds, wherever ------------------------------------
+
+NAMES = ["Access-Control-Allow-Origin", "access-control-allow-origin",
+         "ACCESS-CONTROL-ALLOW-CREDENTIALS", "Access-Control-Allow-Credentials",
+         "Access-Control-Allow-Methods", "Access-Control-Expose-Headers", "Vary", "X-Other"]
+VALUES = ["true", " true", "True", "false", "*", TRUSTED, EVIL, "null", "https://partner.example",
+          f"{TRUSTED}, {EVIL}", ""]
+
+
+def _property_app(policy: str) -> Flask:
+    import json
+
+    from flask import request
+
+    app = Flask(__name__)
+
+    def apply(response: Any, key: str) -> Any:
+        for name, value in json.loads(request.headers.get(key, "[]")):
+            response.headers.add(name, value)
+        return response
+
+    @app.route("/p", methods=["GET", "PUT"])
+    def p() -> Any:
+        return apply(make_response("p"), "X-View-Lines")
+
+    app.after_request(lambda response: apply(response, "X-Early-Lines"))
+    CORS(app, **POLICIES[policy])
+    app.after_request(lambda response: apply(response, "X-Late-Lines"))
+    return app
+
+
+_PROPERTY_APPS = {name: _property_app(name) for name in POLICIES}
+LINES = st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(VALUES)), max_size=4)
+
+
+@given(st.sampled_from(list(POLICIES)), LINES, LINES, LINES,
+       st.sampled_from([TRUSTED, EVIL, None]), st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_whatever_the_app_adds_credentials_never_leak_and_nothing_repeats(
+    policy: str, view: list[tuple[str, str]], early: list[tuple[str, str]],
+    late: list[tuple[str, str]], origin: str | None, is_preflight: bool,
+) -> None:
+    import json
+
+    client = _PROPERTY_APPS[policy].test_client()
+    headers = {"X-View-Lines": json.dumps(view), "X-Early-Lines": json.dumps(early),
+               "X-Late-Lines": json.dumps(late)}
+    if origin is not None:
+        headers["Origin"] = origin
+    if is_preflight and origin is not None:
+        headers.update(preflight(origin, "PUT"))
+        response = client.options("/p", headers=headers)
+    else:
+        response = client.get("/p", headers=headers)
+    assert response.status_code < 500
+    found = cors_lines(response)
+    for name, values in found.items():
+        if name != "vary":  # the app's own Vary lines are its business, merged when ours join
+            assert len(values) == 1, (name, values)
+    allow_origin = found.get("access-control-allow-origin", [None])[0]
+    credentials = found.get("access-control-allow-credentials", [""])[0]
+    if credentials.strip().lower() == "true" and allow_origin not in (None, "*"):
+        assert lists(policy, allow_origin.strip()), (allow_origin, credentials)
