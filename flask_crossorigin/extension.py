@@ -327,9 +327,9 @@ class CrossOriginState:
     def _rule_of_unusual(self, req: Request) -> tuple[Rule | None, bool]:
         """The rule that decides for an OPTIONS or unrouted request, and whether one does.
 
-        A preflight the extension answered itself is done; another preflight is
-        judged by the rule of its requested method; a redirected request by
-        the rule of the redirect's target.
+        A preflight (one the extension did not answer itself) is judged by the
+        rule of its requested method; a redirected request by the rule of the
+        redirect's target.
         """
         environ = req.environ
         if is_preflight(environ):
