@@ -443,6 +443,8 @@ def test_lint_passes_a_careful_configuration() -> None:
         ({"origins": [r"https://app\d\.example\.com"], "supports_credentials": True},
          "credentials-regex", {"entry": r"'https://app\d\.example\.com'"}),
         ({"allow_private_network": True}, "private-network", {}),
+        ({"origins": [r"https?://.*"]}, "regex-open",
+         {"entry": "'https?://.*'", "probe": "'https://l.com'"}),
         ({"origins": ["null", TRUSTED]}, "null-origin", {}),
         ({"max_age": 86400}, "long-max-age", {"max_age": 86400, "limit": 7200, "kept": 86400}),
         ({"max_age": 100000}, "long-max-age", {"max_age": 100000, "limit": 7200,
