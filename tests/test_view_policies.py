@@ -262,7 +262,9 @@ def test_with_the_extension_the_decorators_policy_decides(name: str) -> None:
 
 @pytest.mark.parametrize("name", SHAPES)
 @pytest.mark.parametrize("origin", [ADMIN, APP, EVIL, None])
-def test_adding_the_extension_never_changes_what_the_view_admits(name: str, origin: str | None) -> None:
+def test_adding_the_extension_never_changes_what_the_view_admits(
+    name: str, origin: str | None
+) -> None:
     shape = SHAPES[name]
     headers = {"Origin": origin} if origin else {}
     answers = []
