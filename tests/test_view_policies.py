@@ -435,3 +435,51 @@ def test_two_decorators_on_one_view_are_refused_at_import(outer: Any) -> None:
         @admin_only()
         def v() -> str:
             return "v"
+
+
+# -- flask cors lint ------------------------------------------------------------------------
+
+
+def lint(app: Flask) -> Any:
+    from flask.cli import FlaskGroup
+
+    return app.test_cli_runner().invoke(FlaskGroup(), args=["cors", "lint"])
+
+
+@pytest.mark.parametrize("name", SHAPES)
+@pytest.mark.parametrize("extension", [True, False])
+def test_lint_reports_decorator_only_views_whose_preflights_flask_answers(
+    name: str, extension: bool
+) -> None:
+    shape = SHAPES[name]
+    result = lint(build(shape, extension))
+    unanswered = [line for line in result.output.splitlines()
+                  if "never reach the @cross_origin view" in line]
+    if extension or shape.alone_preflights:
+        assert unanswered == [], result.output
+    else:
+        assert len(unanswered) == 1, result.output
+        methods = unanswered[0].partition("preflights of ")[2].partition(" /v never reach")[0]
+        assert shape.method in methods.split(", "), unanswered[0]
+        assert "add CORS(app, resources={})" in unanswered[0]
+        assert result.exit_code != 0
+
+
+def test_lint_reports_cross_origin_above_the_route_with_every_problem() -> None:
+    app = Flask(__name__)
+
+    @admin_only()
+    @app.route("/v")
+    def v() -> str:
+        return "v"
+
+    @app.route("/w")
+    @cross_origin(supports_credentials=True)  # the default origins '*': refused
+    def w() -> str:
+        return "w"
+
+    result = lint(app)
+    assert result.exit_code != 0
+    assert "2 problems in the CORS configuration" in result.output
+    assert "view='v': the route registered this function before @cross_origin" in result.output
+    assert "supports_credentials=True: cannot be combined with origins='*'" in result.output
