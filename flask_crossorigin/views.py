@@ -135,7 +135,7 @@ class ViewPolicy:
     def __init__(
         self,
         view_name: str,
-        options: dict[str, Any],
+        options: Mapping[str, Any],
         location: Location,
         automatic_options: bool,
         warned: set[str],

@@ -483,3 +483,13 @@ def test_lint_reports_cross_origin_above_the_route_with_every_problem() -> None:
     assert "2 problems in the CORS configuration" in result.output
     assert "view='v': the route registered this function before @cross_origin" in result.output
     assert "supports_credentials=True: cannot be combined with origins='*'" in result.output
+
+
+def test_routes_shows_each_policy_of_a_class_based_view_with_its_methods() -> None:
+    from flask_crossorigin.cli import route_rows
+
+    app = build(SHAPES["MethodView, one method"], extension=True)
+    rows = [(row["methods"], row["policy"], row["source"])
+            for row in route_rows(app) if row["rule"] == "/v"]
+    assert rows == [(["DELETE"], "@cross_origin on Account.delete", "decorator"),
+                    (["GET"], "resources['/*']", "app")]
