@@ -180,6 +180,10 @@ class ViewPolicy:
             raise ConfigurationError([self.located(problem) for problem in problems])
         return policy
 
+    def forget(self, app: Flask) -> None:
+        """Drop the policy compiled for ``app`` (its views are not all usable)."""
+        self._per_app.pop(app, None)
+
     def located(self, problem: Problem) -> Problem:
         """``problem``, saying at which line the decorator is when it is the decorator's."""
         if not problem.where.startswith(WHERE):
@@ -375,12 +379,15 @@ class AppViews:
         self.checked = False
         self._lock = threading.RLock()
 
-    def specs(self, endpoint: str) -> ViewSpecs | None:
+    def specs(self, endpoint: str, views: frozenset[int] | None = None) -> ViewSpecs | None:
+        """What the view of ``endpoint`` declares (``views``: the ids of the app's view
+        functions, when the caller has them)."""
         func = self.app.view_functions.get(endpoint)
         found = self._found.get(endpoint)
         if found is not None and found[0] is func:
             return found[1]
-        views = frozenset(id(view) for view in self.app.view_functions.values())
+        if views is None:
+            views = frozenset(id(view) for view in self.app.view_functions.values())
         specs = find_specs(func, views) if func is not None else None
         with self._lock:
             self._found[endpoint] = (func, specs)
@@ -399,11 +406,12 @@ class AppViews:
         with self._lock:
             problems: list[Problem] = []
             endpoints = list(self.app.view_functions)
-            specs: list[ViewPolicy] = []
+            views = frozenset(id(view) for view in self.app.view_functions.values())
+            specs: dict[ViewPolicy, None] = {}
             for endpoint in endpoints:
-                found = self.specs(endpoint)
+                found = self.specs(endpoint, views)
                 if found is not None:
-                    specs += [spec for spec in found.all() if spec not in specs]
+                    specs.update(dict.fromkeys(found.all()))
             for spec in specs:
                 try:
                     spec.policy_for(self.app)
@@ -412,6 +420,11 @@ class AppViews:
             problems += self._unseen_decorators(endpoints)
             unique = list({str(problem): problem for problem in problems}.values())
             self.checked = not unique
+            if unique:
+                # No decorated view of a broken app is served from a compiled policy:
+                # each request finds the app unchecked and raises the whole list.
+                for spec in specs:
+                    spec.forget(self.app)
             return unique
 
     def _unseen_decorators(self, endpoints: list[str]) -> list[Problem]:
@@ -441,8 +454,9 @@ class AppViews:
         among views registered since the last look)."""
         if spec in self.known:
             return True
+        views = frozenset(id(view) for view in self.app.view_functions.values())
         for endpoint in list(self.app.view_functions):
-            self.specs(endpoint)
+            self.specs(endpoint, views)
         return spec in self.known
 
     def ensure_checked(self) -> None:

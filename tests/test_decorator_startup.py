@@ -78,6 +78,11 @@ def late_app(extension: bool) -> Flask:
     def two() -> str:
         return "two"
 
+    @app.route("/fine")
+    @cross_origin(origins=[A])
+    def fine() -> str:
+        return "fine"
+
     @app.route("/plain")
     def plain() -> str:
         return "plain"
@@ -94,7 +99,8 @@ def test_views_registered_later_are_checked_at_the_first_request_all_at_once(
     client = app.test_client()
     first = line_of("# marker: first-late")
     second = line_of("# marker: second-late")
-    for path in ("/two", "/one"):  # every request, as long as the problems are there
+    # Every request to a decorated view, as long as the problems are there.
+    for path in ("/two", "/fine", "/one", "/fine", "/two"):
         with pytest.raises(ConfigurationError) as caught:
             client.get(path, headers={"Origin": A})
         text = str(caught.value)
