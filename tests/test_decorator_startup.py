@@ -204,3 +204,23 @@ def test_a_config_warning_of_the_extension_is_not_repeated_by_decorators() -> No
         app.test_client().get("/x", headers={"Origin": A})
     found = shown(caught)
     assert [line for _, line, _ in found] == [line_of("# marker: init")]
+
+
+def test_lint_shows_a_late_warning_at_the_decorators_line_not_the_flask_script() -> None:
+    from flask.cli import FlaskGroup
+
+    app = Flask(__name__)
+    app.config["CORS_ORIGINS"] = [A + "/"]
+
+    @app.route("/x")
+    @cross_origin()  # marker: lint-line
+    def x() -> str:
+        return "x"
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = app.test_cli_runner().invoke(FlaskGroup(), args=["cors", "lint"])
+    assert "trailing slash" in result.output  # lint's own report of it
+    found = shown(caught)
+    assert [(name, line) for name, line, _ in found] == [
+        ("test_decorator_startup.py", line_of("# marker: lint-line"))]
