@@ -31,6 +31,7 @@ from .views import (
     own_attributes,
     remember_decorated,
     views_of,
+    wrapped_chain,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -132,15 +133,13 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
 def _refuse_a_second_decorator(view: Any, name: str, location: Location) -> None:
     """``@cross_origin`` over a function that has one already (directly, or through
     wrappers made with ``functools.wraps``): one of the two would be ignored."""
-    obj, depth = view, 0
-    while obj is not None and depth < 32:
+    for obj in wrapped_chain(view):
         if isinstance(own_attributes(obj).get("__cross_origin__"), ViewPolicy):
             raise ConfigurationError([Problem(
                 f"{location}: {WHERE}", "view", name,
                 "already has a @cross_origin policy below this one, and a view has one "
                 "policy; merge the two decorators' arguments into one",
             )])
-        obj, depth = own_attributes(obj).get("__wrapped__"), depth + 1
 
 
 def _policy_alone(app: Flask, spec: ViewPolicy) -> Policy:

@@ -200,9 +200,19 @@ _DECORATED: weakref.WeakKeyDictionary[Any, list[ViewPolicy]] = weakref.WeakKeyDi
 
 
 def remember_decorated(view: Any, spec: ViewPolicy) -> None:
-    # A callable that is not weakly referenceable (a builtin) is not remembered.
-    with contextlib.suppress(TypeError):
-        _DECORATED.setdefault(view, []).append(spec)
+    """Remember that ``spec`` decorates ``view`` and what ``view`` wraps (``__wrapped__``)."""
+    for obj in wrapped_chain(view):
+        # A callable that is not weakly referenceable (a builtin) is not remembered.
+        with contextlib.suppress(TypeError):
+            _DECORATED.setdefault(obj, []).append(spec)
+
+
+def wrapped_chain(func: Any) -> Iterator[Any]:
+    """``func``, then what it wraps by ``functools.wraps``'s ``__wrapped__``, and so on."""
+    depth = 0
+    while func is not None and depth < 32:
+        yield func
+        func, depth = own_attributes(func).get("__wrapped__"), depth + 1
 
 
 class ViewSpecs:
@@ -433,7 +443,7 @@ class AppViews:
             if self.specs(endpoint) is not None:
                 continue
             func = self.app.view_functions[endpoint]
-            for obj in _chain(func, frozenset()):
+            for obj in wrapped_chain(func):
                 try:
                     later = _DECORATED.get(obj, ())
                 except TypeError:

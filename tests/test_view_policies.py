@@ -493,3 +493,16 @@ def test_routes_shows_each_policy_of_a_class_based_view_with_its_methods() -> No
             for row in route_rows(app) if row["rule"] == "/v"]
     assert rows == [(["DELETE"], "@cross_origin on Account.delete", "decorator"),
                     (["GET"], "resources['/*']", "app")]
+
+
+def test_cross_origin_above_the_route_and_a_wraps_wrapper_is_an_error() -> None:
+    app = Flask(__name__)
+
+    @admin_only()
+    @wraps
+    @app.route("/v")
+    def v() -> str:
+        return "v"
+
+    with pytest.raises(ConfigurationError, match="view='v': the route registered"):
+        CORS(app)
