@@ -68,8 +68,11 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
 
     def decorator(view: F) -> F:
         name = getattr(view, "__qualname__", repr(view)).rpartition("<locals>.")[2]
-        _refuse_a_second_decorator(view, name, location)
-        spec = ViewPolicy(name, options, location, automatic, warned)
+        # Where the decorator is applied (the view's own "@..." line): later problems
+        # and warnings about this view point there.
+        applied = Location.of_caller(frameworks=True)
+        _refuse_a_second_decorator(view, name, applied)
+        spec = ViewPolicy(name, options, applied, automatic, warned)
         remember_decorated(view, spec)
 
         def early(app: Flask, req: Request) -> ResponseReturnValue | None:

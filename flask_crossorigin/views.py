@@ -24,6 +24,7 @@ whose extension never found it raises (see :mod:`flask_crossorigin.decorator`).
 from __future__ import annotations
 
 import contextlib
+import dis
 import functools
 import os
 import sys
@@ -43,6 +44,7 @@ from .errors import (
     ConfigurationError,
     ConfigurationWarning,
     Problem,
+    _framework_dirs,
     collected_warnings,
 )
 from .options import options_from_config
@@ -75,10 +77,12 @@ class Location:
         self.globals = module_globals
 
     @classmethod
-    def of_caller(cls) -> Location:
-        """The first frame outside this package: the line that called the decorator."""
+    def of_caller(cls, frameworks: bool = False) -> Location:
+        """The first frame outside this package (and, with ``frameworks``, outside
+        Flask, Werkzeug and click: ``decorators = [...]`` is applied by Flask)."""
+        skipped = _framework_dirs() if frameworks else (_PACKAGE_DIR,)
         frame: types.FrameType | None = sys._getframe(1)
-        while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        while frame is not None and frame.f_code.co_filename.startswith(skipped):
             frame = frame.f_back
         if frame is None:  # pragma: no cover - called from this package only
             return cls("<unknown>", 0, {})
@@ -213,6 +217,22 @@ def wrapped_chain(func: Any) -> Iterator[Any]:
     while func is not None and depth < 32:
         yield func
         func, depth = own_attributes(func).get("__wrapped__"), depth + 1
+
+
+def decorates_definition(spec: ViewPolicy, func: Any) -> bool:
+    """Whether ``spec``'s ``@cross_origin(...)`` line is among the decorators written
+    above ``func``'s ``def`` (not a call elsewhere that wraps the same function
+    for another app)."""
+    if not isinstance(func, types.FunctionType):
+        return False
+    code = func.__code__
+    if code.co_filename != spec.location.filename:
+        return False
+    # co_firstlineno is the first decorator's line; the body starts after the def.
+    later = [line for _, line in dis.findlinestarts(code)
+             if line is not None and line > code.co_firstlineno]
+    body = min(later) if later else code.co_firstlineno + 1
+    return code.co_firstlineno <= spec.location.lineno < body
 
 
 class ViewSpecs:
@@ -449,7 +469,7 @@ class AppViews:
                 except TypeError:
                     continue
                 for spec in later:
-                    if spec not in self.known:
+                    if spec not in self.known and decorates_definition(spec, obj):
                         problems.append(Problem(
                             f"{spec.location}: {WHERE}", "view", endpoint,
                             "the route registered this function before @cross_origin "

@@ -506,3 +506,34 @@ def test_cross_origin_above_the_route_and_a_wraps_wrapper_is_an_error() -> None:
 
     with pytest.raises(ConfigurationError, match="view='v': the route registered"):
         CORS(app)
+
+
+def shared_view() -> str:
+    return "shared"
+
+
+def test_a_function_decorated_for_one_app_and_plain_in_another_is_no_misplaced_decorator() -> None:
+    """As a benchmark or a test suite builds apps from module-level views."""
+    decorated = Flask(__name__)
+    decorated.add_url_rule("/v", "v", admin_only()(shared_view))
+    plain_app = Flask(__name__)
+    plain_app.add_url_rule("/v", "v", shared_view)
+    CORS(plain_app, origins=[APP])
+    assert granted(plain_app.test_client().get("/v", headers={"Origin": APP})) == APP
+    assert granted(decorated.test_client().get("/v", headers={"Origin": ADMIN})) == ADMIN
+
+
+def test_cross_origin_above_the_route_with_multiline_arguments_is_an_error() -> None:
+    app = Flask(__name__)
+
+    @cross_origin(
+        origins=[ADMIN],
+        methods=["GET"],
+    )
+    @app.route(
+        "/v",
+    )
+    def v() -> str: return "v"  # noqa: E704
+
+    with pytest.raises(ConfigurationError, match="view='v': the route registered"):
+        CORS(app)
