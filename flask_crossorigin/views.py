@@ -38,6 +38,7 @@ from typing import Any
 from flask import Flask
 from flask.sansio.scaffold import Scaffold
 from flask.views import MethodView, View, http_method_funcs
+from werkzeug.routing import Rule
 
 from .errors import (
     _PACKAGE_DIR,
@@ -61,6 +62,13 @@ _NEUTRAL: Mapping[str, Any] = {
     "expose_headers": None,
     "report_only": None,
 }
+#: What the decorator alone cannot answer (``flask cors lint``, and a warning at the
+#: first request of a decorated view of an app without ``CORS(app)``).
+UNREACHABLE_PREFLIGHTS = (
+    "without CORS(app), the preflights of {methods} {rule} never reach the "
+    "@cross_origin view {endpoint}: {why}, and browsers then refuse the request; add "
+    "CORS(app, resources={{}}) so the extension answers them with the view's policy"
+)
 # A chain of wrappers is followed this far (callables visited), never further.
 _MAX_VISITS = 64
 
@@ -252,6 +260,15 @@ class ViewSpecs:
         found = [self.default] if self.default is not None else []
         found += [spec for spec in self.by_method.values() if spec is not None]
         return found
+
+    def spec_for(self, method: str) -> ViewPolicy | None:
+        """The decorator of the method that runs for ``method`` (see :class:`MethodPolicies`)."""
+        spec: ViewPolicy | None = None
+        if method in self.by_method:
+            spec = self.by_method[method]
+        elif method == "HEAD":
+            spec = self.by_method.get("GET")
+        return spec if spec is not None else self.default
 
     def compile(self, app: Flask) -> Policy | MethodPolicies | None:
         default = self.default.policy_for(app) if self.default is not None else None
@@ -491,12 +508,74 @@ class AppViews:
 
     def ensure_checked(self) -> None:
         """:meth:`check` once; :class:`ConfigurationError` listing every problem, for
-        every request, until the app's views are fixed."""
+        every request, until the app's views are fixed. For the decorator alone (no
+        ``CORS(app)``): the preflights it cannot answer are warned about, once."""
         if self.checked:
             return
         problems = self.check()
         if problems:
             raise ConfigurationError(problems)
+        for spec, text in self.unreachable_preflights():
+            if text not in self.warned:
+                self.warned.add(text)
+                spec.location.warn(text)
+
+    def unreachable_preflights(self) -> list[tuple[ViewPolicy, str]]:
+        """Decorated views whose preflights Flask answers itself, without CORS headers,
+        unless the extension is on the app: the decorator only sees what reaches its
+        wrapper. One ``(decorator, text)`` per rule.
+
+        A preflight is an ``OPTIONS`` request, which Flask routes to the first rule
+        of its URL that takes ``OPTIONS``; the decorator answers it only when that
+        rule's view is the decorated function (or a ``functools.wraps`` wrapper
+        around it) and Flask's automatic ``OPTIONS`` answer is off for it, as the
+        decorator asks.
+        """
+        rules = list(self.app.url_map.iter_rules())
+        found = []
+        for rule in rules:
+            specs = self.specs(rule.endpoint)
+            methods = _decorated_methods(rule, specs)
+            if specs is None or not methods:
+                continue
+            options = next((other for other in rules if _same_url(other, rule)
+                            and "OPTIONS" in (other.methods or ())), None)
+            if options is None:
+                why = "no rule of the URL takes OPTIONS (Flask answers 405)"
+            elif getattr(options, "provide_automatic_options", False):
+                why = f"Flask answers OPTIONS for {options.endpoint} itself"
+            elif not self._answers_options(options):
+                why = f"OPTIONS reaches {options.endpoint}, which answers it without this policy"
+            else:
+                continue
+            spec = specs.spec_for(methods[0])
+            assert spec is not None
+            found.append((spec, UNREACHABLE_PREFLIGHTS.format(
+                methods=", ".join(methods), rule=rule.rule, endpoint=rule.endpoint, why=why)))
+        return found
+
+    def _answers_options(self, rule: Rule) -> bool:
+        """Whether the view of ``rule`` runs a ``@cross_origin`` wrapper for ``OPTIONS``."""
+        func = self.app.view_functions.get(rule.endpoint)
+        carried = _spec_on(func) if func is not None else None
+        if carried is not None:
+            return carried.automatic_options
+        specs = self.specs(rule.endpoint)
+        spec = specs.by_method.get("OPTIONS") if specs is not None else None
+        return spec is not None and spec.automatic_options
+
+
+def _decorated_methods(rule: Rule, specs: ViewSpecs | None) -> list[str]:
+    """The methods of ``rule`` whose preflights a decorator means to answer."""
+    if specs is None:
+        return []
+    methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+    return [method for method in methods
+            if (spec := specs.spec_for(method)) is not None and spec.automatic_options]
+
+
+def _same_url(one: Rule, other: Rule) -> bool:
+    return (one.rule, one.host, one.subdomain) == (other.rule, other.host, other.subdomain)
 
 
 _APPS: weakref.WeakKeyDictionary[Flask, AppViews] = weakref.WeakKeyDictionary()

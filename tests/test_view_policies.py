@@ -22,6 +22,11 @@ from flask_crossorigin import CORS, ConfigurationError, cross_origin
 
 from .conftest import preflight
 
+# Alone, several shapes warn at their first request that Flask answers their preflights
+# (tested below, with every warning recorded).
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:without CORS\(app\), the preflights:flask_crossorigin.ConfigurationWarning")
+
 ADMIN = "https://admin.example"
 APP = "https://app.example"
 EVIL = "https://evil.example"
@@ -537,3 +542,24 @@ def test_cross_origin_above_the_route_with_multiline_arguments_is_an_error() -> 
 
     with pytest.raises(ConfigurationError, match="view='v': the route registered"):
         CORS(app)
+
+
+@pytest.mark.parametrize("name", SHAPES)
+def test_alone_the_first_request_warns_once_about_preflights_flask_answers(name: str) -> None:
+    import warnings
+
+    from flask_crossorigin import ConfigurationWarning
+
+    shape = SHAPES[name]
+    app = build(shape, extension=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):
+            app.test_client().open("/v", method=shape.method, headers={"Origin": ADMIN})
+    texts = [w for w in caught if issubclass(w.category, ConfigurationWarning)]
+    if shape.alone_preflights:
+        assert texts == []
+    else:
+        assert len(texts) == 1, [str(w.message) for w in texts]
+        assert "never reach the @cross_origin view" in str(texts[0].message)
+        assert texts[0].filename == __file__

@@ -7,13 +7,12 @@ from typing import Any
 import click
 from flask import Flask
 from flask.cli import with_appcontext
-from werkzeug.routing import Rule
 
 from ..extension import EXTENSION_KEY, CrossOriginState
 from ..options import ignored_config_keys
 from ..origins import _UNESCAPED_DOT  # the same test as the warning at start-up
 from ..policy import Policy
-from ..views import AppViews, ViewPolicy, ViewSpecs, own_attributes, views_of
+from ..views import UNREACHABLE_PREFLIGHTS, ViewPolicy, ViewSpecs, views_of
 from .context import current_state
 
 #: Preflight-cache caps per engine, in seconds: what a ``max_age`` turns into.
@@ -24,11 +23,7 @@ LONG_MAX_AGE = MAX_AGE_CAPS["Chromium"]
 
 #: What ``flask cors lint`` reports: one text per risk, each saying how to fix it.
 WARNINGS: dict[str, str] = {
-    "decorator-preflights-unanswered": (
-        "without CORS(app), the preflights of {methods} {rule} never reach the "
-        "@cross_origin view {endpoint}: {why}, and browsers then refuse the request; add "
-        "CORS(app, resources={{}}) so the extension answers them with the view's policy"
-    ),
+    "decorator-preflights-unanswered": UNREACHABLE_PREFLIGHTS,
     "decorator-after-hooks": (
         "@cross_origin views ({views}) on an app without CORS(app), which has "
         "before_request hooks ({hooks}): those hooks see the views' preflights first, and an "
@@ -172,68 +167,11 @@ def _specs(specs: ViewSpecs | None) -> list[ViewPolicy]:
 
 
 def unanswered_preflight_warnings(app: Flask) -> list[str]:
-    """Decorated views whose preflights Flask answers itself, without CORS headers, when
-    the extension is not on the app: the decorator only sees what reaches its view.
-
-    A preflight is an ``OPTIONS`` request, which Flask routes to the first rule of
-    its URL that takes ``OPTIONS``; the decorator answers it only when that rule's
-    view is the decorated function (or a ``functools.wraps`` wrapper around it)
-    and Flask's automatic ``OPTIONS`` answer is off for it, as the decorator asks.
-    """
+    """Decorated views whose preflights Flask answers itself, without CORS headers,
+    when the extension is not on the app (see :meth:`AppViews.unreachable_preflights`)."""
     if EXTENSION_KEY in app.extensions:
         return []  # the extension's hook answers every preflight with the view's policy
-    views = views_of(app)
-    rules = list(app.url_map.iter_rules())
-    found = []
-    for rule in rules:
-        specs = views.specs(rule.endpoint)
-        methods = _decorated_methods(rule, specs)
-        if not methods:
-            continue
-        options = next((other for other in rules if _same_url(other, rule)
-                        and "OPTIONS" in (other.methods or ())), None)
-        if options is None:
-            why = "no rule of the URL takes OPTIONS (Flask answers 405)"
-        elif getattr(options, "provide_automatic_options", False):
-            why = f"Flask answers OPTIONS for {options.endpoint} itself"
-        elif not _answers_options(app, views, options):
-            why = f"OPTIONS reaches {options.endpoint}, which answers it without this policy"
-        else:
-            continue
-        found.append(f"app {app.name!r}: " + WARNINGS["decorator-preflights-unanswered"].format(
-            methods=", ".join(methods), rule=rule.rule, endpoint=rule.endpoint, why=why))
-    return found
-
-
-def _decorated_methods(rule: Rule, specs: ViewSpecs | None) -> list[str]:
-    """The methods of ``rule`` whose preflights a decorator means to answer."""
-    if specs is None:
-        return []
-    methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-    if not specs.by_method:
-        default = specs.default
-        return methods if default is not None and default.automatic_options else []
-    covered = []
-    for method in methods:
-        spec = specs.by_method.get(method) or specs.default
-        if spec is not None and spec.automatic_options:
-            covered.append(method)
-    return covered
-
-
-def _same_url(one: Rule, other: Rule) -> bool:
-    return (one.rule, one.host, one.subdomain) == (other.rule, other.host, other.subdomain)
-
-
-def _answers_options(app: Flask, views: AppViews, rule: Rule) -> bool:
-    """Whether the view of ``rule`` runs a ``@cross_origin`` wrapper for ``OPTIONS``."""
-    func = app.view_functions.get(rule.endpoint)
-    carried = own_attributes(func).get("__cross_origin__") if func is not None else None
-    if isinstance(carried, ViewPolicy):
-        return carried.automatic_options
-    specs = views.specs(rule.endpoint)
-    spec = specs.by_method.get("OPTIONS") if specs is not None else None
-    return spec is not None and spec.automatic_options
+    return [f"app {app.name!r}: {text}" for _, text in views_of(app).unreachable_preflights()]
 
 
 @click.command("lint")
