@@ -348,6 +348,8 @@ class CrossOriginState:
         # The request path's only lookup: the policy by (endpoint, path).
         policy = self._policies.get((rule.endpoint if rule else None, req.path), _UNSEEN)
         if policy is _UNSEEN:
+            if self._views_unchecked:
+                return response  # the views' check failed (its error is the response)
             policy = self.policy_of_rule(rule, req.path, _method_of(req))
         if policy is not None:
             add_cors_headers(self.app, response, policy, req.environ)

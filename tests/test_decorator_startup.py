@@ -224,3 +224,18 @@ def test_lint_shows_a_late_warning_at_the_decorators_line_not_the_flask_script()
     found = shown(caught)
     assert [(name, line) for name, line, _ in found] == [
         ("test_decorator_startup.py", line_of("# marker: lint-line"))]
+
+
+def test_a_failed_first_request_check_is_logged_once_per_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    app = late_app(extension=True)
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/plain", headers={"Origin": A})
+    assert response.status_code == 500
+    assert "Access-Control-Allow-Origin" not in response.headers
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert len(errors) == 1, [record.getMessage() for record in errors]
+    assert "2 problems in the CORS configuration" in str(errors[0].exc_info[1])
