@@ -33,7 +33,7 @@ import types
 import warnings
 import weakref
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
 from flask.sansio.scaffold import Scaffold
@@ -578,19 +578,22 @@ def _same_url(one: Rule, other: Rule) -> bool:
     return (one.rule, one.host, one.subdomain) == (other.rule, other.host, other.subdomain)
 
 
-_APPS: weakref.WeakKeyDictionary[Flask, AppViews] = weakref.WeakKeyDictionary()
+#: Where an app keeps its :class:`AppViews` (``app.extensions``: it lives and dies
+#: with the app; the request hooks are only there with ``CORS(app)``).
+VIEWS_KEY = "crossorigin.views"
 _APPS_LOCK = threading.Lock()
 
 
 def views_of(app: Flask) -> AppViews:
-    """The :class:`AppViews` of an app, created on first use (nothing is added to the app)."""
-    views = _APPS.get(app)
+    """The :class:`AppViews` of an app, created on first use. It only remembers what
+    was found; it changes nothing about how the app answers requests."""
+    views = app.extensions.get(VIEWS_KEY)
     if views is None:
         with _APPS_LOCK:
-            views = _APPS.get(app)
+            views = app.extensions.get(VIEWS_KEY)
             if views is None:
-                views = _APPS[app] = AppViews(app)
-    return views
+                views = app.extensions[VIEWS_KEY] = AppViews(app)
+    return cast(AppViews, views)
 
 
 __all__ = [

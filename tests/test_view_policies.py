@@ -563,3 +563,26 @@ def test_alone_the_first_request_warns_once_about_preflights_flask_answers(name:
         assert len(texts) == 1, [str(w.message) for w in texts]
         assert "never reach the @cross_origin view" in str(texts[0].message)
         assert texts[0].filename == __file__
+
+
+@pytest.mark.parametrize("extension", [True, False])
+def test_an_app_with_decorated_views_is_freed_with_its_last_reference(extension: bool) -> None:
+    import gc
+    import weakref
+
+    def create() -> weakref.ref[Flask]:
+        app = Flask(__name__)
+
+        @app.route("/x")
+        @admin_only()
+        def x() -> str:
+            return app.name  # the view refers to the app
+
+        if extension:
+            CORS(app)
+        app.test_client().get("/x", headers={"Origin": ADMIN})
+        return weakref.ref(app)
+
+    ref = create()
+    gc.collect()
+    assert ref() is None
