@@ -586,3 +586,60 @@ def test_an_app_with_decorated_views_is_freed_with_its_last_reference(extension:
     ref = create()
     gc.collect()
     assert ref() is None
+
+
+# -- property: any stack of wrappers around the decorator -------------------------------------
+
+ORIGINS = [ADMIN, APP, EVIL, "https://partner.example"]
+
+
+def partial_wrapper(view: Callable[..., Any]) -> Callable[..., Any]:
+    wrapped = functools.partial(view)
+    functools.update_wrapper(wrapped, view, assigned=("__name__",), updated=())
+    return wrapped
+
+
+WRAPPERS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
+    "nowraps": nowraps, "wraps": wraps, "class": Audit, "partial": partial_wrapper,
+}
+
+
+def _stacked_app(wrappers: list[str], view_origins: list[str], app_origins: list[str],
+                 extension: bool) -> Flask:
+    app = Flask(__name__)
+
+    @cross_origin(origins=view_origins, methods=["GET", "PUT"])
+    def v() -> str:
+        return "v"
+
+    view: Callable[..., Any] = v
+    for name in wrappers:
+        view = WRAPPERS[name](view)
+    app.add_url_rule("/v", "v", view, methods=["GET", "PUT"])
+    if extension:
+        CORS(app, origins=app_origins)
+    return app
+
+
+def test_any_stack_of_wrappers_keeps_the_decorators_origins() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=150, derandomize=True, database=None, deadline=None)
+    @given(
+        wrappers=st.lists(st.sampled_from(sorted(WRAPPERS)), max_size=4),
+        view_origins=st.lists(st.sampled_from(ORIGINS), min_size=1, unique=True),
+        app_origins=st.lists(st.sampled_from(ORIGINS), min_size=1, unique=True),
+    )
+    def check(wrappers: list[str], view_origins: list[str], app_origins: list[str]) -> None:
+        with_app = _stacked_app(wrappers, view_origins, app_origins, True).test_client()
+        alone = _stacked_app(wrappers, view_origins, app_origins, False).test_client()
+        for origin in ORIGINS:
+            wanted = origin if origin in view_origins else None
+            answer = with_app.options("/v", headers=preflight(origin=origin, method="PUT"))
+            assert granted(answer) == wanted, (wrappers, origin)
+            for client in (with_app, alone):
+                response = client.put("/v", headers={"Origin": origin})
+                assert granted(response) == wanted, (wrappers, origin)
+
+    check()
