@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
 from flask import Flask, Request, current_app, request
 from flask.typing import ResponseReturnValue
@@ -21,7 +21,7 @@ from .extension import (
     decorator_policy,
     preflight_rule,
 )
-from .options import POLICY_OPTIONS, unknown_option_problems
+from .options import POLICY_OPTIONS, CrossOriginOptions, unknown_option_problems
 from .policy import Policy, is_preflight
 from .views import (
     WHERE,
@@ -34,10 +34,13 @@ from .views import (
     wrapped_chain,
 )
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11; only for mypy
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def cross_origin(**options: Any) -> Callable[[F], F]:
+def cross_origin(**options: Unpack[CrossOriginOptions]) -> Callable[[F], F]:
     """Give one view its own CORS policy (sync and async views alike).
 
     Takes the same options as :class:`~flask_crossorigin.CORS` except
