@@ -63,10 +63,13 @@ def test_the_line_holds_for_decorators_resources_and_config() -> None:
     with pytest.raises(ConfigurationError, match="anyone can register"):
         CORS(Flask(__name__), resources={"/api/*": {"origins": [re.compile(".+")],
                                                     "supports_credentials": True}})
+    with pytest.raises(ConfigurationError, match="anyone can register"):
+        cross_origin(origins=[r".*"], supports_credentials=True)  # checked at import
     app = Flask(__name__)
+    app.config["CORS_ORIGINS"] = [r"https?://.*"]  # ... or with the app's config keys
 
     @app.route("/x")
-    @cross_origin(origins=[r".*"], supports_credentials=True)
+    @cross_origin(supports_credentials=True)
     def x() -> str:
         return "x"
 
