@@ -17,6 +17,7 @@ from .extension import (
     answer_preflight,
     decorator_policy,
     preflight_rule,
+    refuse_write,
 )
 from .options import POLICY_OPTIONS, options_from_config, unknown_option_problems
 from .policy import Policy, build_policy, compile_policy, is_preflight
@@ -83,8 +84,13 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
         automatic = spec.automatic_options
 
         def early(app: Flask, req: Request) -> ResponseReturnValue | None:
-            """The answer to an OPTIONS request routed to the view, or ``None`` to run it."""
-            if req.method != "OPTIONS" or not automatic:
+            """The answer to an OPTIONS request routed to the view, or to a write it
+            refuses without the extension on the app; ``None`` to run the view."""
+            if req.method != "OPTIONS":
+                if EXTENSION_KEY in app.extensions:
+                    return None  # the extension's first hook checked writes already
+                return refuse_write_alone(app, req, spec)
+            if not automatic:
                 return None
             if EXTENSION_KEY in app.extensions:
                 # The hooks answered preflights already; a plain OPTIONS gets Flask's answer.
@@ -132,6 +138,22 @@ def cross_origin(**options: Any) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorator
+
+
+def refuse_write_alone(
+    app: Flask, req: Request, spec: ViewPolicy
+) -> ResponseReturnValue | None:
+    """Without the extension on the app, the view's own cross-origin write check
+    (``@cross_origin(csrf_protection=...)``): after the app's ``before_request``
+    hooks, before the view. ``None`` lets the view run."""
+    policy = spec.policy_for(app)
+    check = policy.writes
+    if check is None:
+        return None
+    refusal = check.refusal(req.method, req.environ)
+    if refusal is None:
+        return None
+    return refuse_write(app, policy, check, refusal, req.environ)
 
 
 def answer_alone(app: Flask, req: Request, spec: ViewPolicy) -> ResponseReturnValue:

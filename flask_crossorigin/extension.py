@@ -3,11 +3,13 @@
 ``CORS(app)`` registers two of Flask's own request hooks, once per app:
 
 * a ``before_request`` function, placed first among the app's, that answers
-  CORS preflights for paths under a policy. It runs inside the app and request
-  context, after the app's WSGI middleware and Flask's routing, and before any
-  other ``before_request`` hook (authentication) or view. A preflight is judged
-  by the policy of the rule its *requested* method reaches
-  (``Access-Control-Request-Method``), not by the rule ``OPTIONS`` reaches;
+  CORS preflights for paths under a policy and, under a policy with
+  ``csrf_protection``, refuses cross-origin writes (see :mod:`.writes`). It runs
+  inside the app and request context, after the app's WSGI middleware and
+  Flask's routing, and before any other ``before_request`` hook
+  (authentication) or view. A preflight is judged by the policy of the rule its
+  *requested* method reaches (``Access-Control-Request-Method``), not by the
+  rule ``OPTIONS`` reaches;
 * an ``after_request`` function, run after the app's own, that adds CORS
   headers to every other response, error responses included.
 
@@ -33,8 +35,9 @@ from .errors import ConfigurationError, Problem
 from .headers import is_token, merged_vary
 from .options import OPTIONS_BY_NAME, unknown_option_problems
 from .policy import Decision, Policy, is_preflight
-from .reasons import escape, logger
+from .reasons import Refusal, escape, logger
 from .report_only import compare as compare_report_only
+from .report_only import report_write
 from .resources import ResourcePattern, ResourceTable, compile_resources
 from .signals import (
     preflight_answered,
@@ -42,6 +45,7 @@ from .signals import (
     send_preflight_answered,
     send_refused,
 )
+from .writes import SAFE_METHODS, WriteProtection
 
 if TYPE_CHECKING:
 
@@ -55,6 +59,8 @@ EXTENSION_KEY = "crossorigin"
 ANSWERED_KEY = "flask_crossorigin.answered"
 #: Set in the WSGI environ when Flask handles an unhandled exception of the request.
 UNHANDLED_KEY = "flask_crossorigin.unhandled"
+#: Set in the WSGI environ when the extension refused the request as a cross-origin write.
+WRITE_REFUSED_KEY = "flask_crossorigin.write_refused"
 _ALL_OPTIONS = tuple(OPTIONS_BY_NAME)
 _STATE_LOCK = threading.Lock()
 #: Bounds of the cache of policies by (endpoint, path): entries, and path length.
@@ -130,12 +136,20 @@ class CrossOriginState:
         # Recent answers of policy_for by (endpoint, path): the request path's only
         # lookup. Bounded; cleared whenever the configuration changes.
         self._policies: dict[tuple[str | None, str], Policy | None] = {}
+        #: Whether any policy of the app checks cross-origin writes: ``None`` until the
+        #: first request after a configuration change works it out, then a bool. While
+        #: it is ``False`` the first hook lets every request but OPTIONS go after one
+        #: comparison: an app without ``csrf_protection`` pays nothing for it.
+        self.protects_writes: bool | None = None
+        # The write checks by (endpoint, path), beside _policies: the policy whose
+        # origins are trusted and its check, or None where writes are not checked.
+        self._writes: dict[tuple[str | None, str], tuple[Policy, WriteProtection] | None] = {}
 
     def register(self) -> None:
         """Add the extension's hooks to the app (once, from :func:`_state_for`)."""
         app = self.app
         # First among the app's before_request functions: before authentication hooks.
-        app.before_request_funcs.setdefault(None, []).insert(0, self.answer_preflight)
+        app.before_request_funcs.setdefault(None, []).insert(0, self.first_hook)
         # Flask calls after_request functions in reverse order: the first one runs last,
         # after the app's own hooks set (or removed) headers.
         app.after_request_funcs.setdefault(None, []).insert(0, self.add_response_headers)
@@ -151,7 +165,7 @@ class CrossOriginState:
                 "to one CORS(app) call",
             )])
         self.table = compile_resources(self.app.config, options, "")
-        self._policies.clear()
+        self._configuration_changed()
         self.compile_views()
 
     def add_blueprint(self, name: str, options: Mapping[str, Any]) -> None:
@@ -163,7 +177,12 @@ class CrossOriginState:
         self.blueprint_tables[name] = compile_resources(
             self.app.config, options, f"blueprint {name!r} ", app_resources=False
         )
+        self._configuration_changed()
+
+    def _configuration_changed(self) -> None:
         self._policies.clear()
+        self._writes.clear()
+        self.protects_writes = None  # worked out again on the next request
 
     def compile_views(self) -> None:
         """Compile the policies of ``@cross_origin`` views registered so far (fail early)."""
@@ -241,7 +260,103 @@ class CrossOriginState:
             self._policies[key] = policy
         return policy
 
+    # -- which cross-origin writes are checked ------------------------------------------------
+
+    def writes_of_rule(
+        self, rule: Rule | None, path: str
+    ) -> tuple[Policy, WriteProtection] | None:
+        """The write check of a request to ``path`` that reaches ``rule``, and the policy
+        whose origins it trusts; ``None`` when writes there are not checked.
+
+        The policy of :meth:`policy_of_rule` decides, except that a ``@cross_origin``
+        view that leaves ``csrf_protection`` unset takes the value of the resource
+        pattern its path matches (so that ``CORS(app, csrf_protection=True)`` covers
+        decorated views too), trusting the decorator's origins.
+        """
+        key = (rule.endpoint, path) if rule is not None else (None, path)
+        try:
+            return self._writes[key]
+        except KeyError:
+            pass
+        blueprints = blueprints_of(rule.endpoint) if rule is not None else []
+        if not self.blueprint_tables:
+            blueprints = []
+        source = PolicySource()
+        policy = self.policy_for(path, key[0], blueprints, source)
+        found: tuple[Policy, WriteProtection] | None = None
+        if policy is not None:
+            mode = policy.csrf_protection
+            if source.kind == "decorator" and not policy.csrf_protection_set:
+                around = self.table_policy(path, blueprints)
+                mode = around.csrf_protection if around is not None else False
+            check = policy.writes_with(mode)
+            found = (policy, check) if check is not None else None
+        if len(path) <= CACHE_PATH_LENGTH:
+            if len(self._writes) >= CACHE_SIZE:
+                self._writes.clear()
+            self._writes[key] = found
+        return found
+
+    def table_policy(self, path: str, blueprints: list[str]) -> Policy | None:
+        """The policy of ``path`` in the resource tables (a blueprint's, else the app's),
+        whatever decorator its view has."""
+        for name in blueprints:
+            table = self.blueprint_tables.get(name)
+            hit = table.lookup(path) if table is not None else None
+            if hit is not None:
+                return hit[1]
+        hit = self.table.lookup(path) if self.table is not None else None
+        return hit[1] if hit is not None else None
+
+    def _any_write_protection(self) -> bool:
+        """Whether any policy of the app (tables, ``@cross_origin`` views) checks writes."""
+        tables = [self.table, *self.blueprint_tables.values()]
+        for table in tables:
+            if table is not None and any(policy.writes for _, policy in table.entries):
+                return True
+        for endpoint in list(self.app.view_functions):
+            policy = self.view_policy(endpoint)
+            if policy is not None and policy.writes is not None:
+                return True
+        return False
+
     # -- the request hooks -----------------------------------------------------------------
+
+    def first_hook(self) -> Response | None:
+        """``before_request``, first of the app's: refuse a cross-origin write, or answer
+        a preflight; ``None`` lets Flask go on (the app's hooks, then the view).
+
+        Without ``csrf_protection`` anywhere in the app, a request other than
+        ``OPTIONS`` costs one comparison and one flag.
+        """
+        req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        method = req.method
+        if method != "OPTIONS":
+            if self.protects_writes is False or method in SAFE_METHODS:
+                return None
+            return self.protect_writes(req)
+        return self.answer_preflight()
+
+    def protect_writes(self, req: Request) -> Response | None:
+        """Refuse (or, report-only, report) the request if it is an untrusted
+        cross-origin write under a policy with ``csrf_protection``."""
+        if self.protects_writes is None:
+            self.protects_writes = self._any_write_protection()
+            if not self.protects_writes:
+                return None
+        rule = req.url_rule
+        if rule is None and req.routing_exception is not None:
+            rule = _redirect_rule(req)  # a slash redirect: its target's policy
+        found = self._writes.get((rule.endpoint if rule else None, req.path), _UNSEEN)
+        if found is _UNSEEN:
+            found = self.writes_of_rule(rule, req.path)
+        if found is None:
+            return None
+        policy, check = found
+        refusal = check.refusal(req.method, req.environ)
+        if refusal is None:
+            return None
+        return refuse_write(self.app, policy, check, refusal, req.environ)
 
     def answer_preflight(self) -> Response | None:
         """``before_request``: answer a preflight, or ``None`` to let Flask dispatch it.
@@ -271,6 +386,8 @@ class CrossOriginState:
     def add_response_headers(self, response: BaseResponse) -> BaseResponse:
         """``after_request``: add the CORS headers of the request's policy to ``response``."""
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
+        if self.protects_writes and WRITE_REFUSED_KEY in req.environ:
+            return response  # a refused cross-origin write: no grant
         rule = req.url_rule
         if rule is None or req.method == "OPTIONS":
             rule, found = self._rule_of_unusual(req)
@@ -392,6 +509,31 @@ def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Re
     return response
 
 
+def refuse_write(
+    app: Flask,
+    policy: Policy,
+    check: WriteProtection,
+    refusal: Refusal,
+    environ: WSGIEnvironment,
+) -> Response | None:
+    """A refused cross-origin write: its 403, reported like every refusal; or, for
+    ``csrf_protection='report-only'``, ``None`` after reporting what would be refused."""
+    if not check.enforce:
+        report_write(app, policy, refusal, environ)
+        return None
+    environ[WRITE_REFUSED_KEY] = True
+    response: Response = app.response_class(status=403)
+    if app.debug:
+        # In development only, the answer says why; in production it reveals nothing more.
+        response.set_data(f"Cross-origin write refused: {refusal.message}\n")
+        response.mimetype = "text/plain"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    else:
+        del response.headers["Content-Type"]
+    _report(app, policy, Decision((), (), refusal), environ)
+    return response
+
+
 def add_cors_headers(
     app: Flask, response: BaseResponse, policy: Policy, environ: WSGIEnvironment
 ) -> None:
@@ -476,7 +618,7 @@ def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnviron
     if refusal is None:
         return
     preflight = is_preflight(environ)
-    kind = "preflight" if preflight else "request"
+    kind = "preflight" if preflight else "write" if WRITE_REFUSED_KEY in environ else "request"
     # In debug mode a refusal is logged where the developer sees it.
     level = logging.WARNING if app.debug else logging.DEBUG
     if logger.isEnabledFor(level):
@@ -516,4 +658,5 @@ __all__ = [
     "PolicySource",
     "answer_preflight",
     "add_cors_headers",
+    "refuse_write",
 ]
