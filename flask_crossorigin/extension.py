@@ -344,12 +344,13 @@ class CrossOriginState:
             self.protects_writes = self._any_write_protection()
             if not self.protects_writes:
                 return None
-        rule = req.url_rule
-        if rule is None and req.routing_exception is not None:
-            rule = _redirect_rule(req)  # a slash redirect: its target's policy
-        found = self._writes.get((rule.endpoint if rule else None, req.path), _UNSEEN)
+        rule, path = req.url_rule, req.path
+        if rule is None and isinstance(req.routing_exception, RequestRedirect):
+            # A slash redirect: the browser repeats the write at the target, judged there.
+            return None
+        found = self._writes.get((rule.endpoint if rule else None, path), _UNSEEN)
         if found is _UNSEEN:
-            found = self.writes_of_rule(rule, req.path)
+            found = self.writes_of_rule(rule, path)
         if found is None:
             return None
         policy, check = found
