@@ -322,24 +322,23 @@ class CrossOriginState:
 
     # -- the request hooks -----------------------------------------------------------------
 
-    def first_hook(self) -> Response | None:
-        """``before_request``, first of the app's: refuse a cross-origin write, or answer
-        a preflight; ``None`` lets Flask go on (the app's hooks, then the view).
-
-        Without ``csrf_protection`` anywhere in the app, a request other than
-        ``OPTIONS`` costs one comparison and one flag.
-        """
-        req: Request = request._get_current_object()  # type: ignore[attr-defined]
-        method = req.method
-        if method != "OPTIONS":
-            if self.protects_writes is False or method in SAFE_METHODS:
-                return None
-            return self.protect_writes(req)
-        return self.answer_preflight()
-
     def protect_writes(self, req: Request) -> Response | None:
         """Refuse (or, report-only, report) the request if it is an untrusted
-        cross-origin write under a policy with ``csrf_protection``."""
+        cross-origin write under a policy with ``csrf_protection``.
+
+        Fails closed: an unexpected error is logged at ERROR and the write refused.
+        """
+        try:
+            return self._protect_writes(req)
+        except Exception:
+            logger.exception("checking a cross-origin write to %s failed; it is refused",
+                             escape(req.path))
+            req.environ[WRITE_REFUSED_KEY] = True
+            response: Response = self.app.response_class(status=403)
+            del response.headers["Content-Type"]
+            return response
+
+    def _protect_writes(self, req: Request) -> Response | None:
         if self.protects_writes is None:
             self.protects_writes = self._any_write_protection()
             if not self.protects_writes:
@@ -359,17 +358,23 @@ class CrossOriginState:
             return None
         return refuse_write(self.app, policy, check, refusal, req.environ)
 
-    def answer_preflight(self) -> Response | None:
-        """``before_request``: answer a preflight, or ``None`` to let Flask dispatch it.
+    def first_hook(self) -> Response | None:
+        """``before_request``, first of the app's: answer a preflight, or refuse a
+        cross-origin write; ``None`` lets Flask go on (the app's hooks, the view).
 
         Answered here: preflights whose ``OPTIONS`` would get Flask's automatic
         answer (or reach a ``@cross_origin`` view), under a policy with
         ``automatic_options``. A view that handles ``OPTIONS`` itself answers
         its own preflights; the response then gets headers in ``after_request``.
+        Writes are refused under a policy with ``csrf_protection`` (see
+        :meth:`protect_writes`); while no policy of the app has it, a request
+        other than a preflight costs one comparison and one flag.
         """
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         if req.method != "OPTIONS" or not is_preflight(req.environ):
-            return None  # every other request: one comparison
+            if self.protects_writes is False or req.method in SAFE_METHODS:
+                return None
+            return self.protect_writes(req)
         own = req.url_rule  # the rule OPTIONS reached
         if own is not None and not getattr(own, "provide_automatic_options", False):
             view_policy = self.view_policy(own.endpoint)
@@ -383,6 +388,9 @@ class CrossOriginState:
             return None
         req.environ[ANSWERED_KEY] = True
         return answer_preflight(self.app, policy, req.environ)
+
+    #: The first hook's name before it refused writes too.
+    answer_preflight = first_hook
 
     def add_response_headers(self, response: BaseResponse) -> BaseResponse:
         """``after_request``: add the CORS headers of the request's policy to ``response``."""

@@ -632,3 +632,20 @@ def test_apps_match_the_reference_model(case: dict[str, Any]) -> None:
 
 def test_safe_methods_are_the_documented_ones() -> None:
     assert SAFE_METHODS == SAFE
+
+
+def test_an_unexpected_failure_fails_closed(monkeypatch: pytest.MonkeyPatch,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    from flask_crossorigin.writes import WriteProtection
+
+    def broken(*_: Any) -> Any:
+        raise RuntimeError("bug")
+
+    app = make_app(**PROTECTED)
+    monkeypatch.setattr(WriteProtection, "refusal", broken)
+    with caplog.at_level(logging.ERROR, "flask_crossorigin"):
+        response = send(app, site="same-origin", origin=f"https://{HOST}")
+    assert response.status_code == 403 and "view" not in app.ran  # type: ignore[attr-defined]
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert [r.levelno for r in caplog.records] == [logging.ERROR]
+    assert send(app, "GET", site="cross-site", origin=OTHER).status_code == 200  # reads go on
