@@ -343,6 +343,19 @@ class CrossOriginState:
             self.protects_writes = self._any_write_protection()
             if not self.protects_writes:
                 return None
+        decided = self.judge_write(req)
+        if decided is None:
+            return None
+        policy, check, refusal = decided
+        if refusal is None:
+            return None
+        return refuse_write(self.app, policy, check, refusal, req.environ)
+
+    def judge_write(
+        self, req: Request
+    ) -> tuple[Policy, WriteProtection, Refusal | None] | None:
+        """The write check of a routed request and its verdict (``None``: no check
+        applies); what the first hook decides, and what ``flask cors check`` shows."""
         rule, path = req.url_rule, req.path
         if rule is None and isinstance(req.routing_exception, RequestRedirect):
             # A slash redirect: the browser repeats the write at the target, judged there.
@@ -353,10 +366,7 @@ class CrossOriginState:
         if found is None:
             return None
         policy, check = found
-        refusal = check.refusal(req.method, req.environ)
-        if refusal is None:
-            return None
-        return refuse_write(self.app, policy, check, refusal, req.environ)
+        return policy, check, check.refusal(req.method, req.environ)
 
     def first_hook(self) -> Response | None:
         """``before_request``, first of the app's: answer a preflight, or refuse a
