@@ -104,7 +104,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "methods": ["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS"],
                 "allow_headers": ["Content-Type", "Authorization", "X-Demo-Token"],
             },
-            "/api/private/*": {"supports_credentials": True},
+            "/api/private/*": {"supports_credentials": True, "csrf_protection": True},
             # Tightening a policy safely: open to any origin today, trying the front end
             # alone before enforcing it. Requests it would refuse are logged, not refused.
             "/catalog/*": {"origins": "*", "report_only": {"origins": [frontend]}},
