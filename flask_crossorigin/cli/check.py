@@ -233,7 +233,10 @@ def write_verdicts(
     app: Flask, path: str, origin: str, method: str, parsed: list[tuple[str, str | None]]
 ) -> list[WriteVerdict]:
     """What ``csrf_protection`` decides, asked of the code the first hook runs: with the
-    ``Sec-Fetch-Site`` given (or the one a current browser sends), then without any."""
+    ``Sec-Fetch-Site`` given (or the one a current browser sends), then without any.
+    Nothing for GET, HEAD and OPTIONS, which are never refused."""
+    if method.upper() in _SAFE_METHODS:
+        return []
     given = next((value for name, value in parsed
                   if name.lower() == "sec-fetch-site" and value is not None), None)
     others = [(name, value if value is not None else _placeholder(name))
