@@ -142,9 +142,9 @@ class Policy:
         #: than left at its default: a ``@cross_origin`` view that leaves it unset
         #: takes the value of the resource pattern its path matches.
         self.csrf_protection_set: bool = settings.get("csrf_protection_set", True)
-        self._writes = {
-            mode: write_protection(name, origins, mode) for mode in (True, "report-only")
-        }
+        # Write checks trusting these origins, by csrf_protection value, made on first use
+        # (a decorator's policy may serve with its path's value).
+        self._writes: dict[bool | str, WriteProtection | None] = {False: None}
         #: The cross-origin write check of this policy (``None``: writes are not checked).
         self.writes: WriteProtection | None = self.writes_with(self.csrf_protection)
 
@@ -153,7 +153,12 @@ class Policy:
 
     def writes_with(self, mode: bool | str) -> WriteProtection | None:
         """The write check trusting this policy's origins, for a ``csrf_protection`` value."""
-        return None if mode is False else self._writes[mode]
+        try:
+            return self._writes[mode]
+        except KeyError:
+            # Idempotent: two threads may both build it, and either result serves.
+            check = self._writes[mode] = write_protection(self.name, self.origins, mode)
+            return check
 
     def _grants_for_listed_origins(self) -> dict[str, Decision]:
         """The answer to each exactly listed origin, shared by every policy that
