@@ -11,7 +11,7 @@ from __future__ import annotations
 from .decorator import cross_origin
 from .errors import ConfigurationError, ConfigurationWarning, Problem
 from .extension import CORS, CrossOriginState
-from .options import OPTIONS, Option
+from .options import OPTIONS, CorsOptions, CrossOriginOptions, Option, ReportOnlyOptions
 from .policy import Decision, Policy
 from .signals import preflight_answered, report_only_mismatch, request_refused
 
@@ -22,11 +22,14 @@ __all__ = [
     "OPTIONS",
     "ConfigurationError",
     "ConfigurationWarning",
+    "CorsOptions",
+    "CrossOriginOptions",
     "CrossOriginState",
     "Decision",
     "Option",
     "Policy",
     "Problem",
+    "ReportOnlyOptions",
     "cross_origin",
     "preflight_answered",
     "report_only_mismatch",

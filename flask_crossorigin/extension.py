@@ -33,7 +33,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import ConfigurationError, Problem
 from .headers import is_token, merged_vary
-from .options import OPTIONS_BY_NAME, unknown_option_problems
+from .options import OPTIONS_BY_NAME, CorsOptions, unknown_option_problems
 from .policy import Decision, Policy, is_preflight
 from .reasons import Refusal, escape, logger
 from .report_only import compare as compare_report_only
@@ -48,9 +48,9 @@ from .signals import (
 from .writes import SAFE_METHODS, WriteProtection
 
 if TYPE_CHECKING:
-
     from _typeshed.wsgi import WSGIEnvironment
     from flask.blueprints import BlueprintSetupState
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11; only for mypy
     from werkzeug.routing import MapAdapter, Rule
 
 #: The key of the per-app state in ``app.extensions``.
@@ -61,6 +61,11 @@ ANSWERED_KEY = "flask_crossorigin.answered"
 UNHANDLED_KEY = "flask_crossorigin.unhandled"
 #: Set in the WSGI environ when the extension refused the request as a cross-origin write.
 WRITE_REFUSED_KEY = "flask_crossorigin.write_refused"
+#: Set in the WSGI environ to the :class:`~flask_crossorigin.policy.Policy` whose decision
+#: the response carries, by the functions that write decisions onto responses
+#: (absent: no policy applied). ``flask cors check`` reads it: it reports what the hooks
+#: decided, never a model of them.
+POLICY_KEY = "flask_crossorigin.policy"
 _ALL_OPTIONS = tuple(OPTIONS_BY_NAME)
 _STATE_LOCK = threading.Lock()
 #: Bounds of the cache of policies by (endpoint, path): entries, and path length.
@@ -84,13 +89,15 @@ class CORS:
     compiled here: a bad configuration raises :class:`ConfigurationError`.
     """
 
-    def __init__(self, app: AppOrBlueprint | None = None, **options: Any) -> None:
+    def __init__(
+        self, app: AppOrBlueprint | None = None, **options: Unpack[CorsOptions]
+    ) -> None:
         _raise_if(unknown_option_problems(options, "CORS()", _ALL_OPTIONS))
         self._options = options
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: AppOrBlueprint, **options: Any) -> None:
+    def init_app(self, app: AppOrBlueprint, **options: Unpack[CorsOptions]) -> None:
         """Register the extension on an app, or on a blueprint (for its routes only)."""
         _raise_if(unknown_option_problems(options, "init_app()", _ALL_OPTIONS))
         merged = {**self._options, **options}
@@ -508,6 +515,7 @@ def _redirect_path(adapter: MapAdapter, redirect: RequestRedirect) -> str:
 
 def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Response:
     """The extension's own answer to a preflight: 204 when granted, 403 when refused."""
+    environ[POLICY_KEY] = policy
     decision = policy.preflight_for(environ)
     refusal = decision.refusal
     response: Response = app.response_class(status=204 if refusal is None else 403)
@@ -541,6 +549,7 @@ def refuse_write(
         report_write(app, policy, refusal, environ)
         return None
     environ[WRITE_REFUSED_KEY] = True
+    environ[POLICY_KEY] = policy
     response: Response = app.response_class(status=403)
     if app.debug:
         # In development only, the answer says why; in production it reveals nothing more.
@@ -561,6 +570,7 @@ def add_cors_headers(
     A response that set its own ``Access-Control-Allow-Origin`` is left alone,
     and any other CORS header it set keeps its value: each appears once.
     """
+    environ[POLICY_KEY] = policy
     if UNHANDLED_KEY in environ and not policy.intercept_exceptions:
         return  # an unhandled exception's 500, by flask-cors's meaning of the option
     headers = response.headers
@@ -672,6 +682,7 @@ def _raise_if(problems: list[Problem]) -> None:
 
 
 __all__ = [
+    "POLICY_KEY",
     "CORS",
     "CrossOriginState",
     "PolicySource",

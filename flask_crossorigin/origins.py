@@ -193,6 +193,10 @@ class OriginMatcher:
         return None
 
 
+#: What is trimmed from around a configured origin or name: ASCII whitespace.
+SURROUNDING_WHITESPACE = " \t\r\n\f\v"
+
+
 def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[object, str]]]:
     """Validate ``origins`` and build its matcher.
 
@@ -218,6 +222,9 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
             regexes.append(item)
             entries.append(f"regex {item.pattern!r}")
         elif isinstance(item, str):
+            # Environment variables and secret files deliver ' https://a.example\n': space
+            # around an origin cannot be part of it, so it is dropped (inside, it warns).
+            item = item.strip(SURROUNDING_WHITESPACE) or item
             entries.append(item)
             if item == ANY_ORIGIN:
                 any_origin = True
