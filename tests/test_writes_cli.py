@@ -28,16 +28,19 @@ def test_routes_show_which_routes_are_protected() -> None:
     assert rows["/api/items"]["csrf_protection"] == "report-only"
     assert rows["/hooks/pay"]["csrf_protection"] is False
     assert rows["/api/decorated"]["csrf_protection"] is True  # unset: its path's value
-    table = run(app, "routes").output.splitlines()
+    table = run(app, "routes", "--wide").output.splitlines()
     assert table[0].split()[-1] == "CSRF"
     cells = {line.split()[0]: line.split()[-1] for line in table[2:]}
     assert cells == {"/api/decorated": "on", "/api/items": "report-only", "/hooks/pay": "off",
                      "/static/<path:filename>": "on"}
+    # The default view names each policy's value once.
+    narrow = run(app, "routes").output
+    assert "  CSRF           report-only\n" in narrow and "  CSRF           off\n" in narrow
 
 
 def test_routes_show_no_csrf_column_while_no_route_is_protected() -> None:
     app = make_app(origins=[TRUSTED])
-    assert "CSRF" not in run(app, "routes").output
+    assert "CSRF" not in run(app, "routes").output + run(app, "routes", "--wide").output
     assert {row["csrf_protection"] for row in routes_json(app).values()} == {False}
 
 
