@@ -521,7 +521,7 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
     site = draw(st.one_of(
         st.none(), st.sampled_from(["same-origin", "same-site", "cross-site", "none"]),
         st.sampled_from(["", "Same-Origin", "cross-site, none", "x" * 33, "future",
-                         "none ", "a-1"]),
+                         "none ", "a-1", "same-origin" * 1000]),
         st.text(max_size=12),
     ))
     base = draw(st.sampled_from(POOL))
@@ -529,7 +529,8 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
         st.none(), st.just("null"), st.just(base),
         st.sampled_from([base + "/", base.upper(), base + ":443", base + ".", " " + base,
                          base.replace("https", "http"), "https://evil.example.net",
-                         "https://example.com", base + ", " + base]),
+                         "https://example.com", base + ", " + base,
+                         "https://" + "a" * 1100 + ".cb.example"]),
         st.text(max_size=20),
     ))
     scheme, _, authority = base.partition("://")
