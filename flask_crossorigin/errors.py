@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,9 +60,29 @@ def _framework_dirs() -> tuple[str, ...]:
     return tuple(dirs)
 
 
+#: While :func:`collected_warnings` runs: where configuration warnings go instead.
+_COLLECTOR: ContextVar[list[str] | None] = ContextVar("crossorigin_warnings", default=None)
+
+
+@contextlib.contextmanager
+def collected_warnings() -> Iterator[list[str]]:
+    """Collect the configuration warnings raised inside the block instead of showing
+    them, for a caller that decides where (and whether) each is shown."""
+    collected: list[str] = []
+    token = _COLLECTOR.set(collected)
+    try:
+        yield collected
+    finally:
+        _COLLECTOR.reset(token)
+
+
 def warn_configuration(message: str) -> None:
     """Warn with :class:`ConfigurationWarning`, pointing at the user's line, not ours
     (nor Flask's, Werkzeug's or click's)."""
+    collector = _COLLECTOR.get()
+    if collector is not None:
+        collector.append(message)
+        return
     skipped = _framework_dirs()
     level = 2  # 1 is this function, 2 its caller
     frame = sys._getframe(1)

@@ -171,3 +171,15 @@ def test_lint_suggests_protection_where_nothing_writes_yet() -> None:
         f"suggestion: resources['/*']: {SUGGESTIONS['credentials-csrf']}",
         "no warnings (1 policy checked)",
     ]
+
+
+def test_check_of_a_write_it_does_not_send_names_the_policy() -> None:
+    """Regression (the merge of issues 16b and 17): the after_request hook that check
+    calls directly added nothing before the views were checked, so every POST check of a
+    fresh app said "no CORS policy applies"."""
+    app = make_app(origins=[TRUSTED])
+    result = check_request(app, "/api/items", TRUSTED, "POST")
+    assert result.allowed and result.policy == "resources['/*']", result.reason
+    output = run(make_app(origins=[TRUSTED]), "check", "/api/items", "--origin", TRUSTED,
+                 "--method", "POST")
+    assert output.exit_code == 0 and output.output.startswith("allowed: ")

@@ -144,6 +144,9 @@ def check_request(
     OPTIONS, or with ``send``; otherwise the extension only adds its headers to an
     empty answer (a view that changes data is not run by a check).
     """
+    # The views checked as at the first request: the after_request hook check runs
+    # directly adds nothing while they are not (a failed check is the response's error).
+    state_of(app)._check_views_once()
     method = normalize_method(method)
     parsed = [parse_header(spec) for spec in headers]
     # Sec-Fetch-* are set by the browser, never by the page: they need no preflight.
