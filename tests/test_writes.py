@@ -650,3 +650,31 @@ def test_an_unexpected_failure_fails_closed(monkeypatch: pytest.MonkeyPatch,
     assert "Access-Control-Allow-Origin" not in response.headers
     assert [r.levelno for r in caplog.records] == [logging.ERROR]
     assert send(app, "GET", site="cross-site", origin=OTHER).status_code == 200  # reads go on
+
+
+def test_a_class_based_view_with_one_protected_method() -> None:
+    from flask.views import MethodView
+
+    ran: list[str] = []
+
+    class Items(MethodView):
+        def get(self) -> str:
+            ran.append("get")
+            return "get"
+
+        @cross_origin(origins=[TRUSTED], csrf_protection=True)
+        def post(self) -> str:
+            ran.append("post")
+            return "post"
+
+        def put(self) -> str:
+            ran.append("put")
+            return "put"
+
+    app = Flask(__name__)
+    app.add_url_rule("/items", view_func=Items.as_view("items"))
+    CORS(app, origins=[TRUSTED])
+    assert send(app, "POST", "/items", site="cross-site", origin=OTHER).status_code == 403
+    assert send(app, "PUT", "/items", site="cross-site", origin=OTHER).status_code == 200
+    assert send(app, "POST", "/items", site="cross-site", origin=TRUSTED).status_code == 200
+    assert ran == ["put", "post"]
