@@ -152,11 +152,14 @@ class CrossOriginState:
         self._policies: dict[tuple[Any, ...], Policy | None] = {}
         # The decorated views registered after CORS(app) are checked at the first request.
         self._views_unchecked = True
-        #: Whether any policy of the app checks cross-origin writes: ``None`` until the
-        #: first request after a configuration change works it out, then a bool. While
-        #: it is ``False`` the first hook lets every request but OPTIONS go after one
-        #: comparison: an app without ``csrf_protection`` pays nothing for it.
-        self.protects_writes: bool | None = None
+        #: Whether any policy of the app checks cross-origin writes: its resource tables',
+        #: worked out when they are compiled, or its ``@cross_origin`` views', when they
+        #: are checked (by ``CORS(app)``, and at the first request for those registered
+        #: later). While it is ``False`` the first hook lets every request but a preflight
+        #: go after one comparison and this flag: an app without ``csrf_protection`` pays
+        #: nothing for it.
+        self.protects_writes = False
+        self._views_protect_writes = False
         # The write checks by (endpoint, path), or (endpoint, path, method) as _policies:
         # the policy whose origins are trusted and its check, or None where writes are
         # not checked.
@@ -205,7 +208,10 @@ class CrossOriginState:
     def _configuration_changed(self) -> None:
         self._policies.clear()
         self._writes.clear()
-        self.protects_writes = None  # worked out again on the next request
+        tables = [self.table, *self.blueprint_tables.values()]
+        self.protects_writes = self._views_protect_writes or any(
+            policy.writes is not None
+            for table in tables if table is not None for _, policy in table.entries)
 
     def _show(self, messages: list[str]) -> None:
         """Show configuration warnings at the user's line, and remember them: a
@@ -223,6 +229,9 @@ class CrossOriginState:
         if problems:
             raise ConfigurationError(problems)
         self._view_policies.clear()
+        self._views_protect_writes = any(
+            policy.writes is not None for endpoint in list(self.app.view_functions)
+            for policy in self.view_policies(endpoint))
         self._configuration_changed()
 
     def _check_views_once(self) -> None:
@@ -388,15 +397,6 @@ class CrossOriginState:
         hit = self.table.lookup(path) if self.table is not None else None
         return hit[1] if hit is not None else None
 
-    def _any_write_protection(self) -> bool:
-        """Whether any policy of the app (tables, ``@cross_origin`` views) checks writes."""
-        tables = [self.table, *self.blueprint_tables.values()]
-        for table in tables:
-            if table is not None and any(policy.writes for _, policy in table.entries):
-                return True
-        return any(policy.writes is not None for endpoint in list(self.app.view_functions)
-                   for policy in self.view_policies(endpoint))
-
     # -- the request hooks -----------------------------------------------------------------
 
     def protect_writes(self, req: Request) -> Response | None:
@@ -416,10 +416,6 @@ class CrossOriginState:
             return response
 
     def _protect_writes(self, req: Request) -> Response | None:
-        if self.protects_writes is None:
-            self.protects_writes = self._any_write_protection()
-            if not self.protects_writes:
-                return None
         decided = self.judge_write(req)
         if decided is None:
             return None
@@ -455,15 +451,15 @@ class CrossOriginState:
         its own preflights; the response then gets headers in ``after_request``.
         Writes are refused under a policy with ``csrf_protection`` (see
         :meth:`protect_writes`); while no policy of the app has it, a request
-        other than a preflight costs one comparison and one flag.
+        other than a preflight costs one comparison and that flag.
         """
         if self._views_unchecked:
             self._check_views_once()
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         if req.method != "OPTIONS" or not is_preflight(req.environ):
-            if self.protects_writes is False or req.method in SAFE_METHODS:
-                return None
-            return self.protect_writes(req)
+            if self.protects_writes and req.method not in SAFE_METHODS:
+                return self.protect_writes(req)
+            return None  # every other request: one comparison and one flag
         own = req.url_rule  # the rule OPTIONS reached
         if own is not None and not getattr(own, "provide_automatic_options", False):
             view_policy = self.view_policy(own.endpoint, "OPTIONS")

@@ -450,18 +450,18 @@ def test_a_redirected_write_is_judged_at_its_target() -> None:
         assert again.status_code == status
 
 
-def test_configuration_changes_are_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_configuration_changes_are_seen() -> None:
     app = Flask(__name__)
     app.add_url_rule("/bp/w", "w", lambda: "w", methods=["POST"])
     CORS(app, origins=[TRUSTED])
     state: CrossOriginState = app.extensions[EXTENSION_KEY]
-    assert state.protects_writes is None
+    assert state.protects_writes is False
     bp = Blueprint("late", __name__)
     bp.add_url_rule("/x", "x", lambda: "x", methods=["POST"])
     CORS(bp, origins=[TRUSTED], csrf_protection=True)
     app.register_blueprint(bp, url_prefix="/late")
+    assert state.protects_writes is True  # known when the blueprint registers
     assert _protected(app, "/late/x") and not _protected(app, "/bp/w")
-    assert state.protects_writes is True
 
 
 # -- property test against a reference model ----------------------------------------------------
@@ -678,3 +678,18 @@ def test_a_class_based_view_with_one_protected_method() -> None:
     assert send(app, "PUT", "/items", site="cross-site", origin=OTHER).status_code == 200
     assert send(app, "POST", "/items", site="cross-site", origin=TRUSTED).status_code == 200
     assert ran == ["put", "post"]
+
+
+def test_a_protected_view_registered_after_cors_is_known_at_the_first_request() -> None:
+    app = Flask(__name__)
+    CORS(app, origins=[TRUSTED])
+    state: CrossOriginState = app.extensions[EXTENSION_KEY]
+
+    @app.post("/late")
+    @cross_origin(origins=[TRUSTED], csrf_protection=True)
+    def late() -> str:
+        return "late"
+
+    assert state.protects_writes is False  # not seen yet
+    assert _protected(app, "/late")  # the first request checks the views first
+    assert state.protects_writes is True
