@@ -693,3 +693,35 @@ def test_a_protected_view_registered_after_cors_is_known_at_the_first_request() 
     assert state.protects_writes is False  # not seen yet
     assert _protected(app, "/late")  # the first request checks the views first
     assert state.protects_writes is True
+
+
+WRITE_GROWING: dict[str, Callable[[int], dict[str, str]]] = {
+    "Sec-Fetch-Site": lambda n: {"HTTP_SEC_FETCH_SITE": "cross-site" * n,
+                                 "HTTP_ORIGIN": TRUSTED},
+    "Origin": lambda n: {"HTTP_SEC_FETCH_SITE": "cross-site",
+                         "HTTP_ORIGIN": "https://" + "a." * n + "example.com"},
+    "Origin, no Sec-Fetch-Site": lambda n: {"HTTP_ORIGIN": "https://" + "a" * n + ".com"},
+    "Host": lambda n: {"HTTP_ORIGIN": OTHER, "HTTP_HOST": "h" * n},
+}
+
+
+@pytest.mark.parametrize("what", list(WRITE_GROWING))
+def test_write_work_does_not_grow_with_hostile_headers(what: str) -> None:
+    from .test_adversarial import lines_executed
+
+    def trusts(origin: str) -> bool:
+        return origin.endswith(".partner.example")
+
+    app = make_app(origins=[TRUSTED, "https://*.example.org", trusts], csrf_protection=True)
+    client = app.test_client()
+
+    def work(size: int) -> int:
+        def action() -> None:
+            response = client.post("/api/items", environ_overrides=WRITE_GROWING[what](size))
+            assert response.status_code in (200, 403)
+        return lines_executed(action)
+
+    work(5_000)  # warm: a first refusal sets up what later ones reuse
+    counts = [work(size) for size in (5_000, 64_000, 1_000_000)]
+    assert counts[0] > 0
+    assert counts[0] == counts[1] == counts[2], (what, counts)
