@@ -159,6 +159,38 @@ def _resources_scenario(n: int) -> Scenario:
     )
 
 
+#: A path segment long enough that the extension's cache of answers by path (paths of
+#: up to 256 characters) never keeps it: every request looks the table up, as when
+#: many distinct paths defeat the cache.
+UNCACHED_SEGMENT = "s" * 260
+
+
+def segment(name: str, leaf: str) -> dict[str, Any]:
+    return {"segment": len(name), "leaf": leaf}
+
+
+def _glob_scenario(n: int) -> Scenario:
+    def build(c: Contestant) -> Flask:
+        if c.key == CROSSORIGIN:
+            table = {f"/api/*/x{i}": {} for i in range(n)}
+        else:  # flask-cors: regexes matched from the start; anchored to mean the same
+            table = {rf"/api/[^/]*/x{i}$": {} for i in range(n)}
+        app = Flask(f"bench_{c.key}")
+        app.add_url_rule("/api/<name>/<leaf>", "segment", segment, methods=ROUTE_METHODS)
+        c.install(app, options_for(c, resources=table))
+        return app
+
+    return Scenario(
+        f"glob_{n}",
+        f"simple GET, {n} glob pattern(s) sharing a prefix ('/api/*/x0', '/api/*/x1', ...), "
+        "the request matches the last one, its path too long for the cache",
+        simple_request(ALLOWED_ORIGIN, f"/api/{UNCACHED_SEGMENT}/x{n - 1}"),
+        GRANT,
+        build,
+        ("resources",),
+    )
+
+
 def _origins_scenario(n: int) -> Scenario:
     origins = [f"https://app{i}.example.com" for i in range(n)]
 
@@ -249,6 +281,7 @@ def all_scenarios() -> list[Scenario]:
             ("preflight",),
         ),
         *(_resources_scenario(n) for n in SIZES),
+        *(_glob_scenario(n) for n in (1, 1000)),
         *(_origins_scenario(n) for n in (1, 1000)),
         Scenario(
             "origin_subdomain",

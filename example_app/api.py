@@ -61,6 +61,15 @@ def make_public_blueprint() -> Blueprint:
     def hello() -> Response:
         return jsonify(message="Hello from the public API: any origin may read this.")
 
+    @public.get("/legacy")
+    def legacy() -> Response:
+        # A widely copied snippet: the view grants credentials itself. The extension
+        # never lets that reach an origin the policy does not list: this any-origin
+        # policy answers '*', which browsers refuse with credentials (and the log says why).
+        response = jsonify(message="Readable by any page, never with the user's cookies.")
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        return response
+
     return public
 
 

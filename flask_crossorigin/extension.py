@@ -26,19 +26,20 @@ from urllib.parse import unquote, urlsplit
 
 from flask import Blueprint, Flask, Request, Response, got_request_exception, request
 from flask.globals import request_ctx
-from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import ConfigurationError, Problem, collected_warnings, warn_configuration
-from .headers import is_token, merged_vary
+from .failures import FAILED_KEY, log_failure
+from .headers import is_token
 from .options import OPTIONS_BY_NAME, CorsOptions, unknown_option_problems
 from .policy import Decision, Policy, is_preflight
 from .reasons import Refusal, escape, logger
 from .report_only import compare as compare_report_only
 from .report_only import report_write
 from .resources import ResourcePattern, ResourceTable, compile_resources
+from .response_headers import finish_answer, withhold_grants, write, write_answer
 from .signals import (
     preflight_answered,
     request_refused,
@@ -56,7 +57,8 @@ if TYPE_CHECKING:
 
 #: The key of the per-app state in ``app.extensions``.
 EXTENSION_KEY = "crossorigin"
-#: Set in the WSGI environ when the extension answered the request's preflight itself.
+#: Set in the WSGI environ when the extension answered the request's preflight itself:
+#: the policy and its decision, for the after_request hook to finish the answer.
 ANSWERED_KEY = "flask_crossorigin.answered"
 #: Set in the WSGI environ when Flask handles an unhandled exception of the request.
 UNHANDLED_KEY = "flask_crossorigin.unhandled"
@@ -407,9 +409,9 @@ class CrossOriginState:
         """
         try:
             return self._protect_writes(req)
-        except Exception:
-            logger.exception("checking a cross-origin write to %s failed; it is refused",
-                             escape(req.path))
+        except Exception as error:  # fail closed: refused, never a 500
+            log_failure("checking a cross-origin write", error,
+                        "the write is refused with 403, before the view")
             req.environ[WRITE_REFUSED_KEY] = True
             response: Response = self.app.response_class(status=403)
             del response.headers["Content-Type"]
@@ -460,6 +462,17 @@ class CrossOriginState:
             if self.protects_writes and req.method not in SAFE_METHODS:
                 return self.protect_writes(req)
             return None  # every other request: one comparison and one flag
+        try:
+            return self._answer_preflight(req)
+        except ConfigurationError:
+            raise  # a start-up check deferred to a view's first request
+        except Exception as error:  # never a 500 from the CORS layer
+            req.environ[FAILED_KEY] = True
+            log_failure("answering a CORS preflight", error,
+                        "Flask answers it as if the extension were absent, without a grant")
+            return None
+
+    def _answer_preflight(self, req: Request) -> Response | None:
         own = req.url_rule  # the rule OPTIONS reached
         if own is not None and not getattr(own, "provide_automatic_options", False):
             view_policy = self.view_policy(own.endpoint, "OPTIONS")
@@ -469,46 +482,66 @@ class CrossOriginState:
         if found is None:
             return None  # routing failed in a way Flask must answer (a 400, say)
         method = req.environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]
-        policy = self.policy_of_rule(found[0], req.path, method)
+        policy = self.policy_of_rule(found[0], routed_path(req), method)
         if policy is None or not policy.automatic_options:
             return None
-        req.environ[ANSWERED_KEY] = True
         return answer_preflight(self.app, policy, req.environ)
 
     #: The first hook's name before it refused writes too.
     answer_preflight = first_hook
 
     def add_response_headers(self, response: BaseResponse) -> BaseResponse:
-        """``after_request``: add the CORS headers of the request's policy to ``response``."""
-        req: Request = request._get_current_object()  # type: ignore[attr-defined]
-        if self.protects_writes and WRITE_REFUSED_KEY in req.environ:
-            return response  # a refused cross-origin write: no grant
-        rule = req.url_rule
-        if rule is None or req.method == "OPTIONS":
-            rule, found = self._rule_of_unusual(req)
-            if not found:
+        """``after_request``: add the CORS headers of the request's policy to ``response``.
+
+        It runs after the app's own hooks, so it also finishes the extension's
+        own preflight answer (each CORS header once, whatever they added).
+        Whatever fails in here is logged, and the response goes out without a grant.
+        """
+        try:
+            req: Request = request._get_current_object()  # type: ignore[attr-defined]
+            if self.protects_writes and WRITE_REFUSED_KEY in req.environ:
+                # A refused cross-origin write: no grant, whatever the app's hooks added.
+                withhold_grants(response)
                 return response
-        # The request path's only lookup: the policy by (endpoint, path).
-        policy = self._policies.get((rule.endpoint if rule else None, req.path), _UNSEEN)
-        if policy is _UNSEEN:
-            if self._views_unchecked:
-                return response  # the views' check failed (its error is the response)
-            policy = self.policy_of_rule(rule, req.path, _method_of(req))
-        if policy is not None:
-            add_cors_headers(self.app, response, policy, req.environ)
+            rule = req.url_rule
+            path = req.path
+            if rule is None or req.method == "OPTIONS":
+                environ = req.environ
+                if FAILED_KEY in environ:
+                    withhold_grants(response)
+                    return response
+                answered = environ.get(ANSWERED_KEY)
+                if answered is not None:
+                    policy, decision, written = answered
+                    finish_answer(self.app, response, policy, decision, written, environ)
+                    return response
+                rule, found = self._rule_of_unusual(req)
+                if not found:
+                    return response
+                path = routed_path(req)
+            # The request path's only lookup: the policy by (endpoint, path).
+            policy = self._policies.get((rule.endpoint if rule else None, path), _UNSEEN)
+            if policy is _UNSEEN:
+                if self._views_unchecked:
+                    return response  # the views' check failed (its error is the response)
+                policy = self.policy_of_rule(rule, path, _method_of(req))
+            if policy is not None:
+                add_cors_headers(self.app, response, policy, req.environ)
+        except ConfigurationError:
+            raise  # a start-up check deferred to a view's first request
+        except Exception as error:  # never a 500 from the CORS layer
+            _failed("adding CORS headers to a response", error, response)
         return response
 
     def _rule_of_unusual(self, req: Request) -> tuple[Rule | None, bool]:
         """The rule that decides for an OPTIONS or unrouted request, and whether one does.
 
-        A preflight the extension answered itself is done; another preflight is
-        judged by the rule of its requested method; a redirected request by
-        the rule of the redirect's target.
+        A preflight (one the extension did not answer itself) is judged by the
+        rule of its requested method; a redirected request by the rule of the
+        redirect's target.
         """
         environ = req.environ
         if is_preflight(environ):
-            if ANSWERED_KEY in environ:
-                return None, False  # the extension's own preflight answer
             found = preflight_rule(req)
             return (found[0], True) if found is not None else (None, False)
         if req.url_rule is None and req.routing_exception is not None:
@@ -567,6 +600,17 @@ def preflight_rule(req: Request) -> tuple[Rule | None] | None:
     return (rule if rule is not None else req.url_rule,)
 
 
+def routed_path(req: Request) -> str:
+    """The path whose resource pattern decides: the target of a slash redirect (as
+    for the target's rule), else the request's own."""
+    exception = req.routing_exception
+    if isinstance(exception, RequestRedirect):
+        adapter: MapAdapter | None = request_ctx.url_adapter
+        if adapter is not None:
+            return _redirect_path(adapter, exception)
+    return req.path
+
+
 def _redirect_rule(req: Request) -> Rule | None:
     """For a response to a request Flask redirects (a missing slash), the target's rule."""
     exception = req.routing_exception
@@ -595,7 +639,21 @@ def _redirect_path(adapter: MapAdapter, redirect: RequestRedirect) -> str:
 
 
 def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Response:
-    """The extension's own answer to a preflight: 204 when granted, 403 when refused."""
+    """The extension's own answer to a preflight: 204 when granted, 403 when refused.
+
+    Never raises: when something fails, the answer is a 403 without a grant.
+    """
+    try:
+        return _answer_preflight(app, policy, environ)
+    except ConfigurationError:
+        raise  # a start-up check deferred to a view's first request
+    except Exception as error:  # never a 500 from the CORS layer
+        environ[FAILED_KEY] = True
+        log_failure("answering a CORS preflight", error, "answered 403 without a grant")
+        return app.response_class(status=403)
+
+
+def _answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Response:
     environ[POLICY_KEY] = policy
     decision = policy.preflight_for(environ)
     refusal = decision.refusal
@@ -607,7 +665,9 @@ def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Re
         response.headers["X-Content-Type-Options"] = "nosniff"
     else:
         del response.headers["Content-Type"]  # an empty answer has no media type
-    _apply(response.headers, _header_list(response.headers), decision, None, None)
+    written = write_answer(response, decision)
+    # The after_request hook finishes it, after the app's own hooks added theirs.
+    environ[ANSWERED_KEY] = (policy, decision, written)
     if refusal is not None:
         _report(app, policy, decision, environ)
     if policy.report_only is not None:
@@ -648,75 +708,55 @@ def add_cors_headers(
 ) -> None:
     """Add the CORS headers ``policy`` grants to a ``Response`` object.
 
-    A response that set its own ``Access-Control-Allow-Origin`` is left alone,
-    and any other CORS header it set keeps its value: each appears once.
+    A response that set its own ``Access-Control-Allow-Origin`` gets no other
+    header, and any other CORS header it set keeps its value: each appears once,
+    and never credentials beside an origin the policy does not list (see
+    :mod:`flask_crossorigin.response_headers`). Never raises: when something
+    fails, the response goes out without a grant.
     """
     environ[POLICY_KEY] = policy
+    try:
+        decision = write(app, response, policy, environ, _decide)
+        if decision is None or decision is _NOT_INTERCEPTED:
+            return
+        if decision.refusal is not None:
+            _report(app, policy, decision, environ)
+        if policy.report_only is not None:
+            compare_report_only(app, policy, decision, environ)
+    except ConfigurationError:
+        raise  # a start-up check deferred to a view's first request
+    except Exception as error:  # never a 500 from the CORS layer
+        _failed("adding CORS headers to a response", error, response, environ)
+
+
+# An unhandled exception's 500 under intercept_exceptions=False: no header, no report.
+_NOT_INTERCEPTED = Decision((), (), None)
+
+
+def _decide(policy: Policy, status: int, environ: WSGIEnvironment) -> Decision:
+    """The decision for a response the app made, once its own headers are known."""
     if UNHANDLED_KEY in environ and not policy.intercept_exceptions:
-        return  # an unhandled exception's 500, by flask-cors's meaning of the option
-    headers = response.headers
-    lines = _header_list(headers)
-    present: set[str] | None = None  # CORS headers the response set itself
-    vary_lines: list[str] | None = None
-    for name, value in lines if lines is not None else headers.items():
-        if name[0] in "AaVv":  # only these can matter: skip lower() for the others
-            lowered = name.lower()
-            if lowered.startswith("access-control-"):
-                if lowered == "access-control-allow-origin":
-                    return
-                present = present or set()
-                present.add(lowered)
-            elif lowered == "vary":
-                vary_lines = vary_lines or []
-                vary_lines.append(value)
+        return _NOT_INTERCEPTED  # by flask-cors's meaning of the option
     if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ and is_preflight(environ):
-        if not 200 <= response.status_code < 300:  # the app's own refusal: no grant
-            decision = Decision((), policy.preflight_vary, None)
-        else:
-            decision = policy.preflight_for(environ)
-    else:
-        decision = policy.actual(environ.get("HTTP_ORIGIN"))
-    _apply(headers, lines, decision, present, vary_lines)
-    if decision.refusal is not None:
-        _report(app, policy, decision, environ)
-    if policy.report_only is not None:
-        compare_report_only(app, policy, decision, environ)
+        if not 200 <= status < 300:  # the app's own refusal: no grant
+            return Decision((), policy.preflight_vary, None)
+        return policy.preflight_for(environ)
+    return policy.actual(environ.get("HTTP_ORIGIN"))
 
 
-def _header_list(headers: Headers) -> list[tuple[str, str]] | None:
-    """The list behind Werkzeug's ``Headers``, to append precomputed lines to without
-    validating them again; ``None`` for a Werkzeug that stores them otherwise (then
-    its public API is used)."""
-    lines = getattr(headers, "_list", None)
-    return lines if type(lines) is list else None
-
-
-def _apply(
-    headers: Headers,
-    lines: list[tuple[str, str]] | None,
-    decision: Decision,
-    present: set[str] | None,
-    vary_lines: list[str] | None,
+def _failed(
+    what: str, error: Exception, response: BaseResponse, environ: WSGIEnvironment | None = None
 ) -> None:
-    add = decision.headers
-    if present is not None:
-        add = tuple(header for header in add if header[0].lower() not in present)
-    if lines is not None:
-        lines.extend(add)  # names and values were validated when the policy compiled
-    else:
-        for name, value in add:
-            headers.add(name, value)
-    if not decision.vary:
-        return
-    if not vary_lines:
-        if lines is not None:
-            lines.append(("Vary", decision.vary_value))
-        else:
-            headers.add("Vary", decision.vary_value)
-        return
-    merged = merged_vary(vary_lines, decision.vary)
-    if merged is not None:
-        headers["Vary"] = merged
+    """Log a failure of the extension's own work and withhold every grant (fail closed)."""
+    if environ is None:
+        environ = request.environ
+    environ[FAILED_KEY] = True
+    log_failure(what, error, "the response goes out without a CORS grant")
+    try:
+        withhold_grants(response)
+    except Exception as second:
+        log_failure("withholding the grants of a response", second,
+                    "the response goes out as the app made it")
 
 
 def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnvironment) -> None:

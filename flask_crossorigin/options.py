@@ -52,8 +52,9 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "allow_headers", "*", "str | re.Pattern | list of these",
-        "Request headers a preflight may ask for, compared case-insensitively, and regexes "
-        "matched case-insensitively against the whole name (r'X-Company-.*'); '*' allows "
+        "Request headers a preflight may ask for, compared case-insensitively, globs "
+        "('X-Custom-*': '*' stands for any run of name characters) and regexes matched "
+        "case-insensitively against the whole name (r'X-Company-.*'); '*' alone allows "
         "any. The requested names are echoed back as the client spelt them.",
     ),
     Option(
@@ -252,8 +253,14 @@ def options_from_config(config: Mapping[str, Any]) -> dict[str, Any]:
     An unknown ``CORS_*`` key only warns: other code may use the prefix, and
     tutorials set ``CORS_HEADERS``, which no CORS extension has ever read.
     :func:`ignored_config_keys` lists the same keys for ``flask cors lint``.
+    A key set to ``None`` (a placeholder in a config class: ``CORS_ORIGINS = None``)
+    is unset, as in flask-cors: the default or a keyword argument applies.
     """
-    found = {CONFIG_KEYS[key]: value for key, value in config.items() if key in CONFIG_KEYS}
+    found = {
+        CONFIG_KEYS[key]: value
+        for key, value in config.items()
+        if key in CONFIG_KEYS and value is not None
+    }
     for note in ignored_config_keys(config):
         warn_configuration(note)
     return found
@@ -402,7 +409,12 @@ def check_allow_headers(
     patterns: list[re.Pattern[str]] = []
     shown: list[str] = []
     for item in value:
-        if isinstance(item, re.Pattern) or (
+        if isinstance(item, str) and is_header_glob(item):
+            # 'X-Custom-*': any header name that starts with 'X-Custom-', as people
+            # mean it (as a regex, it would only repeat the '-').
+            patterns.append(header_glob(item))
+            shown.append(item)
+        elif isinstance(item, re.Pattern) or (
             isinstance(item, str) and item != "*" and _HEADER_REGEX_SYNTAX.search(item)
         ):
             text = item.pattern if isinstance(item, re.Pattern) else item
@@ -435,6 +447,20 @@ def check_allow_headers(
 
 
 _COUNTED = re.compile(r"\{[0-9]*,[0-9]*\}")
+# A glob of header names: token characters and '*' (not '.*', which is a regex).
+_HEADER_GLOB = re.compile(r"(?:[-!#%&'_`~0-9A-Za-z*]|\.(?!\*))*\*(?:[-!#%&'_`~0-9A-Za-z*.])*")
+_TOKEN_RUN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]*"
+
+
+def is_header_glob(item: str) -> bool:
+    """Whether an ``allow_headers`` entry is a glob (``'X-Custom-*'``, ``'*-Token'``):
+    only header-name characters and ``*``, other than ``'*'`` alone and ``'.*'``."""
+    return item != "*" and ".*" not in item and _HEADER_GLOB.fullmatch(item) is not None
+
+
+def header_glob(item: str) -> re.Pattern[str]:
+    """A glob as a regex on whole names: each ``*`` stands for any run of name characters."""
+    return re.compile(_TOKEN_RUN.join(map(re.escape, item.split("*"))), re.IGNORECASE)
 
 
 MAX_MAX_AGE = 365 * 24 * 3600

@@ -35,11 +35,16 @@ NULL_ORIGIN = "null"
 DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 MAX_ORIGIN_LENGTH = 1024
 
-# A serialized origin as browsers send it: lowercase scheme and host (IDNs in
-# punycode), IPv6 in brackets, a port only when it is not the default.
+#: The URL standard's special schemes: only their hosts are lower-cased by browsers.
+#: Other schemes keep the host as written ('safari-web-extension://140BB581-...').
+SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp", "file"})
+
+# A serialized origin as browsers send it: lowercase scheme, a host (lowercase for
+# special schemes, IDNs in punycode), IPv6 in brackets, a port only when it is not
+# the default.
 _SERIALIZED_ORIGIN = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.\-]*)://"
-    r"(?P<host>[a-z0-9_\-]+(?:\.[a-z0-9_\-]+)*|\[[0-9a-f:.]+\])"
+    r"(?P<host>[A-Za-z0-9_\-]+(?:\.[A-Za-z0-9_\-]+)*|\[[0-9a-f:.]+\])"
     r"(?::(?P<port>[1-9][0-9]{0,4}))?"
 )
 _WHITESPACE = re.compile(r"\s")
@@ -82,6 +87,8 @@ def parse_request_origin(value: str) -> RequestOrigin | None:
     if m is None:
         return None
     scheme, host, port = m.group("scheme", "host", "port")
+    if scheme in SPECIAL_SCHEMES and host != host.lower():
+        return None  # browsers lower-case the hosts of http(s), ws(s), ftp and file
     if port is not None and (int(port) > 65535 or DEFAULT_PORTS.get(scheme) == port):
         return None
     return RequestOrigin(scheme, host, port or "")
@@ -94,6 +101,7 @@ class OriginMatcher:
         "any_origin", "exact", "wildcards", "regexes", "callables", "entries", "derived",
         "ineffective",
         "boundaries",
+        "_open_regexes",
     )
 
     def __init__(
@@ -120,9 +128,21 @@ class OriginMatcher:
         #: Wildcard parents with public suffixes below them, which matching never
         #: crosses ('*.amazonaws.com' never matches 'x.s3.amazonaws.com').
         self.boundaries: dict[str, SuffixesBelow] = boundaries or {}
+        self._open_regexes: tuple[tuple[re.Pattern[str], str], ...] | None = None
         #: Answers precomputed from these origins by the policies that share them,
         #: filled while policies are compiled and read-only afterwards.
         self.derived: dict[object, object] = {}
+
+    def open_regexes(self) -> tuple[tuple[re.Pattern[str], str], ...]:
+        """The regexes that allow origins on domains anyone can register, each with
+        such an origin: ``"*"`` in disguise (see :func:`open_probe`). Computed once,
+        when a policy with credentials asks."""
+        if self._open_regexes is None:
+            self._open_regexes = tuple(
+                (regex, probe) for regex in self.regexes
+                for probe in (open_probe(regex),) if probe is not None
+            )
+        return self._open_regexes
 
     def check(self, origin: str, policy_name: str) -> Refusal | None:
         """``None`` when ``origin`` is allowed, else the :class:`Refusal` saying why."""
@@ -191,6 +211,72 @@ class OriginMatcher:
                 return f"{origin.scheme}://*.{parent}{port}", suffix
             dot = host.find(".", dot + 1)
         return None
+
+
+def _fresh_origins() -> tuple[str, ...]:
+    """Origins on registrable domains nobody's configuration names: labels of every
+    length up to 24 (and 63), of letters and of letters and digits, under common
+    top-level domains and a public suffix, on https and http, with and without a
+    port or a subdomain; and two public IP addresses."""
+    import random
+
+    draw = random.Random(16)  # the same probes on every start
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    tlds = ("com", "net", "org", "io", "dev", "co.uk")
+    probes = []
+    for length in (*range(1, 25), 63):
+        for alphabet in (letters, letters + "0123456789-"):
+            label = draw.choice(letters) + "".join(
+                draw.choice(alphabet) for _ in range(length - 2)) + draw.choice(letters)
+            probes += [f"https://{label[:length]}.{tld}" for tld in tlds]
+    for tld in tlds:
+        label = "".join(draw.choice(letters) for _ in range(9))
+        probes += [f"http://{label}.{tld}", f"https://www.{label}.{tld}",
+                   f"https://{label}.{tld}:8443", f"http://{label}.{tld}:8080"]
+    probes += ["https://203.0.113.7", "http://198.51.100.23:8080"]
+    return tuple(probes)
+
+
+#: Origins on fresh registrable domains, tried against every origin regex.
+FRESH_ORIGINS = _fresh_origins()
+# Domains a regex names ('example\.com' -> 'example.com'), for look-alikes of them.
+_NAMED_DOMAIN = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z][a-z0-9-]*")
+_FRESH_LABEL = "zqxv7"
+
+
+def lookalike_origins(pattern: str) -> list[str]:
+    """Origins anyone can register that look like the domains ``pattern`` names:
+    a label glued in front ('evilexample.com'), more labels or characters after
+    ('example.com.evil.com', 'example.comevil.com'), and a new subdomain when
+    the named domain is a public suffix ('evil.github.io')."""
+    plain = pattern.replace("\\.", ".").replace("\\-", "-").lower()
+    probes = []
+    for domain in dict.fromkeys(_NAMED_DOMAIN.findall(plain)):
+        for scheme in ("https", "http"):
+            probes += [f"{scheme}://{_FRESH_LABEL}{domain}",
+                       f"{scheme}://{domain}.{_FRESH_LABEL}.com",
+                       f"{scheme}://{domain}{_FRESH_LABEL}.com"]
+            if _public_suffixes().is_public(domain):
+                probes.append(f"{scheme}://{_FRESH_LABEL}.{domain}")
+    return probes
+
+
+def open_probe(regex: re.Pattern[str]) -> str | None:
+    r"""An origin on a domain anyone can register that ``regex`` allows, or ``None``.
+
+    The line between a regex that names your sites and ``"*"`` in disguise: a
+    regex that allows an origin on a registrable domain chosen at random
+    (:data:`FRESH_ORIGINS`), or on a look-alike of a domain it names
+    (:func:`lookalike_origins`), allows origins an attacker can own.
+    ``r".*"``, ``r"https?://.*"``, ``r"https://[a-z0-9.-]+"``,
+    ``r"https://[a-z]+\.com"``, ``r"https://.*example\.com"`` and
+    ``r"https://[a-z]+\.github\.io"`` are such regexes;
+    ``r"https://([a-z0-9-]+\.)*example\.com"`` is not.
+    """
+    for probe in (*FRESH_ORIGINS, *lookalike_origins(regex.pattern)):
+        if regex.fullmatch(probe) is not None:
+            return probe
+    return None
 
 
 #: What is trimmed from around a configured origin or name: ASCII whitespace.
@@ -412,7 +498,7 @@ def _split_origin(
             )
             return None
     try:
-        ascii_host = host.encode("ascii").decode("ascii").lower()
+        ascii_host = host.encode("ascii").decode("ascii")
     except UnicodeEncodeError:
         try:
             suggestion = host.encode("idna").decode("ascii")
@@ -421,7 +507,10 @@ def _split_origin(
             hint = "write the host in punycode"
         problems.append((entry, f"has a non-ASCII host, which browsers send as punycode; {hint}"))
         return None
-    if not (_HOSTNAME.fullmatch(ascii_host) or re.fullmatch(r"\[[0-9a-f:.]+\]", ascii_host)):
+    if scheme in SPECIAL_SCHEMES or ascii_host.startswith("["):
+        ascii_host = ascii_host.lower()  # as browsers serialize it; other schemes keep case
+    if not (_HOSTNAME.fullmatch(ascii_host.lower())
+            or re.fullmatch(r"\[[0-9a-f:.]+\]", ascii_host)):
         problems.append(
             (entry, f"has an invalid host {host!r}: write dot-separated labels of letters, "
                     "digits and hyphens (e.g. 'app.example'), or an IP address")
@@ -435,7 +524,9 @@ def _exact_origin(text: str, problems: list[tuple[object, str]]) -> str | None:
     if parts is None:
         return None
     scheme, host, port = parts
-    if not _is_browser_ip_host(text, scheme, host, port, problems):
+    # Only special schemes parse a host ending in a number as an IPv4 address.
+    ip_rules = scheme in SPECIAL_SCHEMES or host.startswith("[")
+    if ip_rules and not _is_browser_ip_host(text, scheme, host, port, problems):
         return None
     return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
 

@@ -29,6 +29,7 @@ from .options import (
     check_interval,
     check_max_age,
     check_token_list,
+    is_header_glob,
     merge_layers,
     unknown_option_problems,
 )
@@ -91,7 +92,8 @@ class Policy:
         self.methods = None if methods == ("*",) else frozenset(methods)
         self.allow_headers = (
             None if allow_headers == ("*",) else frozenset(
-                h.lower() for h in allow_headers if h not in {p.pattern for p in patterns})
+                h.lower() for h in allow_headers
+                if h not in {p.pattern for p in patterns} and not is_header_glob(h))
         )
         #: Regexes of ``allow_headers``, matched case-insensitively against whole names.
         self.allow_header_patterns = patterns
@@ -186,6 +188,11 @@ class Policy:
         if self._wildcard or not self._echoable(origin):
             return self._wildcard_grant
         return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
+
+    def names_origin(self, origin: str) -> bool:
+        """Whether the policy allows ``origin`` explicitly (listed, a wildcard subdomain,
+        a regex or a callable), not only through ``"*"``: who may get credentials."""
+        return not self.origins.any_origin and self.origins.check(origin, self.name) is None
 
     def _echoable(self, origin: str) -> bool:
         """Whether a granted ``origin`` may be echoed: a '*' policy grants malformed
@@ -329,6 +336,14 @@ def build_policy(
             f"cannot be combined with origins='*'{default}: that would let every site "
             "read credentialed responses; list the trusted origins, or pass a callable "
             "origin -> bool",
+        ))
+    for regex, probe in matcher.open_regexes() if credentials and matcher is not None else ():
+        problems.append(Problem(
+            where("origins"), "origins", regex.pattern,
+            f"allows origins on domains anyone can register (such as {probe!r}), so "
+            "with supports_credentials=True any site could read "
+            "credentialed responses: it is origins='*' in disguise; anchor it to your "
+            r"domain, e.g. r'https://([a-z0-9-]+\.)*example\.com', or list the origins",
         ))
     if credentials and settings["expose_headers"] == ("*",):
         problems.append(Problem(

@@ -56,11 +56,15 @@ _KIND_RANK = {"glob": 0, "regex": 1, "prefix": 2}
 class ResourcePattern:
     """One compiled path pattern."""
 
-    __slots__ = ("text", "kind", "literal", "_base", "_regex")
+    __slots__ = ("text", "kind", "literal", "segments", "rest", "_base", "_regex")
 
     def __init__(self, pattern: str | re.Pattern[str]) -> None:
         self._base = ""
         self._regex: re.Pattern[str] | None = None
+        #: A glob's '/'-separated segments (a '*' matches within one), and whether it
+        #: ends in '/*' (then it matches below them too).
+        self.segments: tuple[str, ...] = ()
+        self.rest = False
         if isinstance(pattern, re.Pattern):
             self.text = pattern.pattern
             self.kind = "regex"
@@ -91,6 +95,8 @@ class ResourcePattern:
             body = "[^/]*".join(map(re.escape, parts))
             self._regex = re.compile(body + ("(?:/.*)?" if pattern.endswith("/*") else ""))
             self.literal = parts[0]
+            self.rest = pattern.endswith("/*")
+            self.segments = tuple((pattern[:-2] if self.rest else pattern).split("/"))
 
     def matches(self, path: str) -> bool:
         if self.kind == "prefix":
@@ -121,30 +127,43 @@ def _regex_literal(text: str) -> str:
     return text[start:end]
 
 
+Entry = tuple[tuple[int, int, int, int], ResourcePattern, T]
+
+
 class ResourceTable(Generic[T]):
     """Patterns mapped to values (policies), looked up by path."""
 
     def __init__(self, entries: list[tuple[ResourcePattern, T]]) -> None:
         self.entries = entries
         self._exact: dict[str, tuple[ResourcePattern, T]] = {}
-        buckets: dict[str, list[tuple[tuple[int, int, int, int], ResourcePattern, T]]] = {}
+        buckets: dict[str, list[Entry[T]]] = {}
+        self._globs: _Segments[T] | None = None
         for order, (pattern, value) in enumerate(entries):
             if pattern.kind == "exact":
                 self._exact.setdefault(pattern.text, (pattern, value))
                 continue
-            bucket = pattern.literal[: pattern.literal.rfind("/") + 1]
-            buckets.setdefault(bucket, []).append((pattern.sort_key(order), pattern, value))
+            entry = (pattern.sort_key(order), pattern, value)
+            if pattern.kind == "glob":
+                # Globs go into a tree of segments: '/api/*/x' and a thousand siblings
+                # cost one walk down the path, not one regex each.
+                if self._globs is None:
+                    self._globs = _Segments()
+                self._globs.add(pattern.segments, pattern.rest, entry)
+                continue
+            literal = pattern.literal
+            if pattern.kind == "prefix" and literal.endswith("//"):
+                literal = literal[:-1]  # '/a//*' matches '/a/' itself, probed as '/a/'
+            bucket = literal[: literal.rfind("/") + 1]
+            buckets.setdefault(bucket, []).append(entry)
         self._bucket_lengths = sorted({len(key) for key in buckets}, reverse=True)
-        self._buckets = {
-            key: tuple((pattern, value) for _, pattern, value in sorted(items, key=_first))
-            for key, items in buckets.items()
-        }
+        self._buckets = {key: tuple(sorted(items, key=_first)) for key, items in buckets.items()}
 
     def lookup(self, path: str) -> tuple[ResourcePattern, T] | None:
         """The most specific ``(pattern, value)`` matching ``path``, or ``None``."""
         exact = self._exact.get(path)
         if exact is not None:
             return exact
+        best = self._globs.best(path.split("/")) if self._globs is not None else None
         # Deepest bucket first: its patterns have longer literal prefixes than any
         # pattern of a shallower bucket that can match this path. Only the depths
         # where buckets exist are probed, so a path of many slashes costs no more.
@@ -154,13 +173,105 @@ class ResourceTable(Generic[T]):
                 continue
             candidates = self._buckets.get(probe[:length])
             if candidates is not None:
-                for pattern, value in candidates:
-                    if pattern.matches(path):
-                        return pattern, value
-        return None
+                for entry in candidates:
+                    if best is not None and best[0] < entry[0]:
+                        break  # the glob found is more specific than the rest
+                    if entry[1].matches(path):
+                        best = entry
+                        break
+                else:
+                    continue
+                break
+        return (best[1], best[2]) if best is not None else None
 
 
-def _first(item: tuple[tuple[int, int, int, int], ResourcePattern, T]) -> tuple[int, int, int, int]:
+class _Node(Generic[T]):
+    """One segment of the glob tree: children by literal segment, and by glob segment
+    filed under its text before the first and after the last '*'."""
+
+    __slots__ = ("literal", "globs", "prefix_lengths", "suffix_lengths", "_by_text",
+                 "end", "rest")
+
+    def __init__(self) -> None:
+        self.literal: dict[str, _Node[T]] = {}
+        self.globs: dict[tuple[str, str], list[tuple[re.Pattern[str] | None, _Node[T]]]] = {}
+        self.prefix_lengths: tuple[int, ...] = ()
+        self.suffix_lengths: tuple[int, ...] = ()
+        self._by_text: dict[str, _Node[T]] = {}
+        #: The most specific pattern that ends here, and one ending here in '/*'.
+        self.end: Entry[T] | None = None
+        self.rest: Entry[T] | None = None
+
+    def glob_child(self, segment: str) -> _Node[T]:
+        child = self._by_text.get(segment)
+        if child is None:
+            child = self._by_text[segment] = _Node()
+            prefix, suffix = segment[: segment.find("*")], segment[segment.rfind("*") + 1 :]
+            # One '*': the prefix and suffix say it all; more need the regex for the middle.
+            middle = None if segment.count("*") == 1 else re.compile(
+                "[^/]*".join(map(re.escape, segment.split("*"))))
+            self.globs.setdefault((prefix, suffix), []).append((middle, child))
+            self.prefix_lengths = tuple(sorted({*self.prefix_lengths, len(prefix)}))
+            self.suffix_lengths = tuple(sorted({*self.suffix_lengths, len(suffix)}))
+        return child
+
+
+class _Segments(Generic[T]):
+    """Glob patterns in a tree of path segments. A lookup walks down the path's
+    segments, following the literal child and the glob children that match, so its
+    cost depends on the path and on the patterns that match it, not on how many
+    patterns share a prefix."""
+
+    def __init__(self) -> None:
+        self.root: _Node[T] = _Node()
+
+    def add(self, segments: tuple[str, ...], rest: bool, entry: Entry[T]) -> None:
+        node = self.root
+        for segment in segments:
+            if "*" in segment:
+                node = node.glob_child(segment)
+            else:
+                node = node.literal.setdefault(segment, _Node())
+        if rest:
+            if node.rest is None or entry[0] < node.rest[0]:
+                node.rest = entry
+        elif node.end is None or entry[0] < node.end[0]:
+            node.end = entry
+
+    def best(self, segments: list[str]) -> Entry[T] | None:
+        best: Entry[T] | None = None
+        count = len(segments)
+        stack = [(self.root, 0)]
+        while stack:
+            node, depth = stack.pop()
+            found = node.rest
+            if depth == count and node.end is not None and (
+                    found is None or node.end[0] < found[0]):
+                found = node.end
+            if found is not None and (best is None or found[0] < best[0]):
+                best = found
+            if depth == count:
+                continue
+            segment = segments[depth]
+            child = node.literal.get(segment)
+            if child is not None:
+                stack.append((child, depth + 1))
+            if node.globs:
+                size = len(segment)
+                for p in node.prefix_lengths:
+                    if p > size:
+                        break
+                    for q in node.suffix_lengths:
+                        if p + q > size:
+                            break
+                        for middle, child in node.globs.get(
+                                (segment[:p], segment[size - q:] if q else ""), ()):
+                            if middle is None or middle.fullmatch(segment) is not None:
+                                stack.append((child, depth + 1))
+        return best
+
+
+def _first(item: Entry[T]) -> tuple[int, int, int, int]:
     return item[0]
 
 

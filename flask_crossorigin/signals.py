@@ -36,9 +36,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from blinker import Namespace
+from blinker import NamedSignal, Namespace
 from flask import Flask, request
 
+from .failures import log_failure
 from .policy import Decision, Policy
 from .reasons import Refusal
 
@@ -72,7 +73,7 @@ def send_refused(
 ) -> None:
     """Send :data:`request_refused`; callers check ``request_refused.receivers`` first."""
     if request_refused.has_receivers_for(app):  # not only another app's receivers
-        request_refused.send(app, **_details(policy, refusal, environ, preflight))
+        send_isolated(request_refused, app, _details(policy, refusal, environ, preflight))
 
 
 def send_preflight_answered(
@@ -81,11 +82,27 @@ def send_preflight_answered(
     """Send :data:`preflight_answered`; callers check ``preflight_answered.receivers`` first."""
     if not preflight_answered.has_receivers_for(app):
         return
-    preflight_answered.send(
-        app,
-        granted=decision.refusal is None,
+    send_isolated(preflight_answered, app, {
+        "granted": decision.refusal is None,
         **_details(policy, decision.refusal, environ, True),
-    )
+    })
+
+
+def send_isolated(signal: NamedSignal, app: Flask, details: dict[str, Any]) -> None:
+    """Send ``signal`` to each receiver in turn: one that raises is logged at ERROR
+    (once per cause, with the traceback) and the others still hear it. A receiver
+    never changes the response, nor turns it into a 500 (any client can make the
+    extension refuse a request, by sending a foreign ``Origin``)."""
+    if signal.is_muted:
+        return
+    for receiver in signal.receivers_for(app):
+        try:
+            receiver(app, **details)
+        except Exception as error:
+            log_failure(
+                f"the {signal.name} receiver {getattr(receiver, '__qualname__', receiver)!r}",
+                error, "the response is unchanged",
+            )
 
 
 def _details(

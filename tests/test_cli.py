@@ -363,13 +363,29 @@ def test_check_judges_headers_a_view_set_itself() -> None:
     assert "Access-Control-Allow-Origin is 'https://else.example', not the request's origin" \
         in first_line(result)
     result = run(app, "check", "/twice", "--origin", TRUSTED)
-    assert "the response has 2 Access-Control-Allow-Origin headers" in first_line(result)
+    # Under a policy each CORS header is sent once, whoever set it.
+    assert first_line(result).startswith("allowed:")
     result = run(app, "check", "/moved", "--origin", TRUSTED, "--preflight")
     assert result.exit_code == 1
     assert first_line(result) == (
         "blocked: the preflight answer has status 302 FOUND; browsers need 200-299, "
         "and no redirect"
     )
+
+
+def test_check_counts_the_origin_lines_of_a_path_outside_every_policy() -> None:
+    app = Flask(__name__)
+
+    @app.route("/twice")
+    def twice() -> Any:
+        response = jsonify(ok=True)
+        response.headers.add("Access-Control-Allow-Origin", TRUSTED)
+        response.headers.add("Access-Control-Allow-Origin", TRUSTED)
+        return response
+
+    CORS(app, origins=[TRUSTED], resources="/api/*")
+    result = run(app, "check", "/twice", "--origin", TRUSTED)
+    assert "the response has 2 Access-Control-Allow-Origin headers" in first_line(result)
 
 
 def test_check_judges_preflight_answers_a_view_wrote() -> None:
@@ -434,6 +450,8 @@ def test_lint_passes_a_careful_configuration() -> None:
           "csrf_protection": "report-only"},
          "credentials-regex", {"entry": r"'https://app\d\.example\.com'"}),
         ({"allow_private_network": True}, "private-network", {}),
+        ({"origins": [r"https?://.*"]}, "regex-open",
+         {"entry": "'https?://.*'", "probe": "'https://l.com'"}),
         ({"origins": ["null", TRUSTED]}, "null-origin", {}),
         ({"max_age": 86400}, "long-max-age", {"max_age": 86400, "limit": 7200, "kept": 86400}),
         ({"max_age": 100000}, "long-max-age", {"max_age": 100000, "limit": 7200,
@@ -602,3 +620,24 @@ def test_lint_reports_ignored_config_keys_and_ineffective_origins() -> None:
     assert lines[2].startswith("resources['/*']: origins='app.example': has no scheme")
     assert lines[-1] == "3 warnings (1 policy checked)"
     assert "no warnings" not in result.output
+
+
+def test_check_explains_credentials_withheld_from_the_apps_own_headers() -> None:
+    app = Flask(__name__)
+    CORS(app)
+
+    @app.after_request
+    def snippet(response: Any) -> Any:
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        return response
+
+    @app.route("/me", methods=["GET", "PUT"])
+    def me() -> Any:
+        return jsonify(user="alice")
+
+    for extra in ([], ["--method", "PUT"]):
+        result = run(app, "check", "/me", "--origin", "https://evil.example", "--credentials",
+                     *extra)
+        assert result.exit_code == 1
+        assert "note: withheld credentials on the response to" in result.output, extra
+        assert "list it in origins and set supports_credentials=True" in result.output

@@ -230,3 +230,44 @@ def test_duplicate_methods_and_headers_are_sent_once() -> None:
     assert answer.headers["Access-Control-Allow-Methods"] == "GET, PUT"
     actual = client.get("/d", headers={"Origin": "https://a.example"})
     assert actual.headers["Access-Control-Expose-Headers"] == "X-A"
+
+
+@pytest.mark.parametrize("key", [option.config_key for option in __import__(
+    "flask_crossorigin.options", fromlist=["OPTIONS"]).OPTIONS])
+def test_a_config_key_set_to_none_is_unset(key: str) -> None:
+    # A placeholder in a config class (CORS_ORIGINS = None) means "not set", as in
+    # flask-cors: the app starts with the defaults, for the extension and the decorator.
+    app = Flask(__name__)
+    app.config[key] = None
+
+    @app.route("/a")
+    def a() -> str:
+        return "a"
+
+    @app.route("/b")
+    @cross_origin()
+    def b() -> str:
+        return "b"
+
+    CORS(app)
+    client = app.test_client()
+    for path in ("/a", "/b"):
+        response = client.get(path, headers={"Origin": "https://any.example"})
+        assert response.headers["Access-Control-Allow-Origin"] == "https://any.example"
+        assert "Access-Control-Allow-Credentials" not in response.headers
+
+
+def test_a_none_config_key_leaves_keyword_arguments_and_other_keys_in_force() -> None:
+    app = Flask(__name__)
+    app.config.update(CORS_ORIGINS=None, CORS_SUPPORTS_CREDENTIALS=True, CORS_MAX_AGE=None)
+
+    @app.route("/a")
+    def a() -> str:
+        return "a"
+
+    CORS(app, origins=["https://a.example"])
+    client = app.test_client()
+    response = client.get("/a", headers={"Origin": "https://a.example"})
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    assert "Access-Control-Allow-Origin" not in client.get(
+        "/a", headers={"Origin": "https://b.example"}).headers

@@ -125,6 +125,11 @@ CLAIMS = [
     Claim("migrating.rst", "one that repeats a single character where \"anything\" was meant is "
           "an error saying what the regex really matches",
           {"origins": [r"http[s]?://(localhost|127\.0\.0\.1):*"]}, "error"),
+    *[Claim("migrating.rst", "A regex that allows origins anyone can register (``r\".*\"``, "
+            "``r\"https?://.*\"``, ``re.compile(\".+\")``, ``r\"https://.*example\\.com\"``) is "
+            "an error with credentials too", {"origins": [regex], "supports_credentials": True},
+            "error", "anyone can register")
+      for regex in (r".*", r"https?://.*", re.compile(".+"), r"https://.*example\.com")],
     Claim("migrating.rst", "``expose_headers=\"*\"`` with credentials is an error",
           {"expose_headers": "*", "supports_credentials": True,
            "origins": ["https://a.example"]}, "error"),

@@ -4,6 +4,7 @@ after_request hooks, the app and request context, WSGI middleware, routing."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import flask
@@ -448,3 +449,38 @@ def test_a_configuration_error_found_late_is_a_500_response(
         response = app.test_client().get("/late", headers={"Origin": TRUSTED})
     assert response.status_code == 500
     assert "supports_credentials" in caplog.text
+
+
+@pytest.mark.parametrize("pattern", [
+    "/api/items/",                      # exact
+    "/api/*/",                          # glob
+    r"/api/ite[m]s/",                   # regex
+    re.compile(r"/api/items/"),
+    "/api/items/*",                     # prefix (matches /api/items too)
+])
+@pytest.mark.parametrize("script_name", ["", "/mount"])
+@pytest.mark.parametrize("sent", ["/api/items", "/api//items"])  # a slash added, or merged
+def test_a_slash_redirect_is_judged_by_its_targets_resource_pattern(
+    pattern: Any, script_name: str, sent: str
+) -> None:
+    app = Flask(__name__)
+
+    @app.route("/api/items/", methods=["GET", "POST"])
+    def items() -> str:
+        return "items"
+
+    CORS(app, resources={pattern: {"origins": [TRUSTED], "supports_credentials": True},
+                         "/elsewhere": {}})
+    client = app.test_client()
+    environ = {"SCRIPT_NAME": script_name}
+    answer = client.options(sent, headers=preflight(method="POST"), environ_base=environ)
+    assert answer.status_code == 204, answer.status
+    assert answer.headers["Access-Control-Allow-Origin"] == TRUSTED
+    assert answer.headers["Access-Control-Allow-Credentials"] == "true"
+    refused = client.options(sent, headers=preflight("https://evil.example", method="POST"),
+                             environ_base=environ)
+    assert refused.status_code == 403
+    redirect = client.post(sent, headers={"Origin": TRUSTED}, environ_base=environ)
+    assert redirect.status_code == 308
+    assert redirect.headers["Access-Control-Allow-Origin"] == TRUSTED
+    assert redirect.headers["Access-Control-Allow-Credentials"] == "true"

@@ -6,6 +6,8 @@ import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flask_crossorigin.origins import compile_origins, parse_request_origin
 
@@ -214,3 +216,55 @@ def test_a_single_regex_string_may_hold_a_counted_repeat() -> None:
     assert matcher is not None and not problems
     assert matcher.check("https://abc.example.com", "p") is None
     assert matcher.check("https://a.example.com", "p") is not None
+
+
+SAFARI = "safari-web-extension://140BB581-3F7E-4B3A-9C1D-0123456789AB"
+CHROME = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
+FIREFOX = "moz-extension://0b8e3f1c-54a1-4c2e-9d7a-2f3e4d5c6b7a"
+
+
+@pytest.mark.parametrize("origin", [SAFARI, CHROME, FIREFOX, "capacitor://localhost",
+                                    "tauri://LocalHost", "app://My.App:8080"])
+@pytest.mark.parametrize("how", ["exact", "regex", "compiled", "callable"])
+def test_origins_of_non_special_schemes_keep_their_case(origin: str, how: str) -> None:
+    # The URL standard lower-cases hosts only for http(s), ws(s), ftp and file: a
+    # Safari web extension sends its upper-case ID as is, and is matched as sent.
+    entry: Any = {
+        "exact": origin,
+        "regex": re.escape(origin),
+        "compiled": re.compile(re.escape(origin)),
+        "callable": lambda value: value == origin,
+    }[how]
+    client = make_app(origins=[entry], supports_credentials=True).test_client()
+    response = client.get("/api/data", headers={"Origin": origin})
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    for variant in {origin.lower(), origin.upper()} - {origin}:
+        refused = client.get("/api/data", headers={"Origin": variant})
+        assert "Access-Control-Allow-Origin" not in refused.headers, variant
+
+
+@pytest.mark.parametrize("scheme", ["http", "https", "ws", "wss", "ftp"])
+def test_origins_of_special_schemes_are_lower_case(scheme: str) -> None:
+    # Configured in any case, matched as browsers send it; an upper-case host in a
+    # request is not a serialized origin of these schemes.
+    configured = f"{scheme.upper()}://App.Example:8000"
+    sent = f"{scheme}://app.example:8000"
+    matcher, problems = compile_origins([configured])
+    assert not problems and matcher is not None
+    assert matcher.check(sent, "p") is None
+    assert parse_request_origin(f"{scheme}://App.example:8000") is None
+    assert matcher.check(f"{scheme}://App.example:8000", "p") is not None
+
+
+@given(st.sampled_from(["safari-web-extension", "x-app", "chrome-extension"]),
+       st.from_regex(r"[A-Za-z0-9][A-Za-z0-9\-]{0,30}", fullmatch=True))
+@settings(max_examples=100, deadline=None)
+def test_a_non_special_origin_matches_exactly_its_own_spelling(scheme: str, host: str) -> None:
+    origin = f"{scheme}://{host}"
+    parsed = parse_request_origin(origin)
+    assert parsed is not None and parsed.host == host
+    matcher, _ = compile_origins([origin])
+    assert matcher is not None and matcher.check(origin, "p") is None
+    swapped = f"{scheme}://{host.swapcase()}"
+    assert (matcher.check(swapped, "p") is None) == (swapped == origin)

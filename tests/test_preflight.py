@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 from flask import Flask, abort, jsonify, request
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flask_crossorigin import CORS, ConfigurationError
 
@@ -250,3 +252,39 @@ def test_line_breaks_smuggled_through_the_environ_are_refused(
     assert response.status_code == 403
     assert "Set-Cookie" not in response.headers
     assert all("\n" not in value for _, value in response.headers.items())
+
+
+@pytest.mark.parametrize(("glob", "granted", "refused"), [
+    ("X-Custom-*", ["x-custom-token", "X-CUSTOM-ID", "x-custom-"], ["x-customer", "x-custom",
+                                                                     "y-x-custom-a"]),
+    ("*-Token", ["x-token", "X-Auth-Token", "-token"], ["x-token-id", "token"]),
+    ("X-*-Id", ["x-request-id", "X-A-B-Id", "x--id"], ["x-id", "x-request-idx"]),
+    ("X-Api*", ["x-api", "x-apikey", "x-api-version"], ["x-ap", "y-api"]),
+])
+def test_allow_headers_globs_match_names_as_written(
+    build: Any, glob: str, granted: list[str], refused: list[str]
+) -> None:
+    # flask-cors users write globs ('X-Custom-*'); as a regex the '*' would only repeat
+    # the '-' and the entry would never match what it was meant for.
+    client = build(origins=[TRUSTED], allow_headers=[glob, "Content-Type"]).test_client()
+    for name in granted:
+        sent = preflight(headers=f"{name}, content-type")
+        response = client.options("/api/items/1", headers=sent)
+        assert response.status_code == 204, name
+        assert response.headers["Access-Control-Allow-Headers"] == f"{name}, content-type"
+    for name in refused:
+        response = client.options("/api/items/1", headers=preflight(headers=name))
+        assert response.status_code == 403, name
+
+
+@given(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9\-_]{0,12}", fullmatch=True),
+       st.from_regex(r"[A-Za-z0-9\-_]{0,12}", fullmatch=True))
+@settings(max_examples=60, deadline=None)
+def test_a_glob_grants_every_name_it_describes(prefix: str, rest: str) -> None:
+    from flask_crossorigin.policy import compile_policy
+
+    policy = compile_policy("p", [("test", {"origins": [TRUSTED],
+                                            "allow_headers": [f"{prefix}*"]})])
+    assert policy.preflight(TRUSTED, "PUT", prefix.upper() + rest).refusal is None
+    other = "Z" + prefix if not prefix.lower().startswith("z") else "Q" + prefix
+    assert policy.preflight(TRUSTED, "PUT", other + rest).refusal is not None

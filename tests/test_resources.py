@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flask_crossorigin import CORS
 from flask_crossorigin.resources import ResourcePattern, ResourceTable
@@ -176,3 +178,56 @@ def test_lookup_probes_only_bucket_depths_so_many_slashes_cost_little() -> None:
         probed.clear()
         assert winner(t, "/" * n) is None
         assert sum(map(len, probed)) <= 16  # only prefixes as long as some bucket key
+
+
+SEGMENTS = st.sampled_from(["a", "b", "ab", "ba", "", "x1"])
+GLOB_SEGMENTS = st.sampled_from(["*", "a*", "*b", "a*b", "*a*", "x*1", "**"])
+
+
+@st.composite
+def patterns(draw: st.DrawFn) -> str | re.Pattern[str]:
+    kind = draw(st.sampled_from(["exact", "prefix", "glob", "glob-rest", "regex"]))
+    if kind == "regex":
+        return draw(st.sampled_from([r"/a/[ab]+", r"/a/.*", re.compile(r"/b/\w*/a"), r"/(a|b)/x1"]))
+    parts = draw(st.lists(st.one_of(SEGMENTS, GLOB_SEGMENTS) if kind.startswith("glob")
+                          else SEGMENTS, min_size=1, max_size=4))
+    if kind.startswith("glob") and not any("*" in part for part in parts):
+        parts[-1] = "*" + parts[-1]
+    text = "/" + "/".join(parts)
+    return text + "/*" if kind in ("prefix", "glob-rest") else text
+
+
+@given(st.lists(patterns(), min_size=1, max_size=25),
+       st.lists(st.lists(SEGMENTS, max_size=5).map(lambda p: "/" + "/".join(p)), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_lookup_finds_the_most_specific_match_as_a_scan_would(
+    written: list[Any], paths: list[str]
+) -> None:
+    # The indexes (buckets of literal prefixes, a tree of glob segments) answer
+    # exactly what trying every pattern in order of specificity answers.
+    entries = [(ResourcePattern(p), i) for i, p in enumerate(written)]
+    t = ResourceTable(entries)
+    for path in [*paths, "/a", "/a/b", "/a/ab/x1", "/ab/b/a/"]:
+        exact = [e for e in entries if e[0].kind == "exact" and e[0].text == path]
+        matching = [(e[0].sort_key(i), e) for i, e in enumerate(entries) if e[0].matches(path)]
+        expected = exact[0] if exact else (min(matching)[1] if matching else None)
+        hit = t.lookup(path)
+        assert (hit[1] if hit else None) == (expected[1] if expected else None), path
+
+
+def test_a_thousand_globs_sharing_a_prefix_are_not_tried_one_by_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    t = table(*(f"/api/*/x{i}" for i in range(1000)), *(f"/api/v{i}*/y" for i in range(1000)))
+    tried: list[str] = []
+    original = ResourcePattern.matches
+
+    def counting(self: ResourcePattern, path: str) -> bool:
+        tried.append(self.text)
+        return original(self, path)
+
+    monkeypatch.setattr(ResourcePattern, "matches", counting)
+    assert winner(t, "/api/" + "s" * 300 + "/x999") == "/api/*/x999"
+    assert winner(t, "/api/v999abc/y") == "/api/v999*/y"
+    assert winner(t, "/api/v1/z") is None
+    assert tried == []  # globs are found by walking segments, never by trying each

@@ -25,6 +25,7 @@ from ..extension import EXTENSION_KEY, POLICY_KEY, _redirect_rule
 from ..origins import parse_request_origin
 from ..policy import ACAC, ACAH, ACAM, ACAO, Policy
 from ..reasons import Verdict
+from ..response_headers import WITHHELD_KEY
 from ..signals import report_only_mismatch, request_refused
 from . import status
 from .context import current_state, state_of
@@ -65,6 +66,8 @@ class Exchange:
     #: The report-only policy's mismatch on this exchange (the ``report_only_mismatch``
     #: signal's arguments), ``None`` when it decided alike or there is none.
     report_only: dict[str, Any] | None = None
+    #: Why the extension withheld credentials the app's own headers granted, if it did.
+    withheld: str | None = None
 
 
 @dataclass
@@ -190,6 +193,7 @@ def check_request(
             exchanges.append(exchange)
     if exchanges[0].kind == "preflight" and exchanges[0].blocked and not preflight:
         notes.append("a browser sends a preflight first for this request, and stops there")
+    notes += [e.withheld for e in exchanges if e.withheld is not None]
     if any(not exchange.view_run for exchange in exchanges):
         notes.append(
             f"the {method} view was not run (it may change data): the response is an empty "
@@ -400,6 +404,7 @@ def _record(exchange: Exchange, req: Request) -> None:
     decided_by = req.environ.get(POLICY_KEY)
     exchange.decided_by = decided_by if isinstance(decided_by, Policy) else None
     exchange.policy = exchange.decided_by.name if exchange.decided_by is not None else None
+    exchange.withheld = req.environ.get(WITHHELD_KEY)
 
 
 def _not_applied(app: Flask, exchange: Exchange) -> str:

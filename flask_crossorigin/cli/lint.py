@@ -75,6 +75,11 @@ WARNINGS: dict[str, str] = {
         "True (see 'Cross-origin writes (CSRF)'), or exempt a route that must accept "
         "other sites' posts with csrf_protection=False on its own resource entry"
     ),
+    "regex-open": (
+        "the origin regex {entry} allows origins on domains anyone can register (such as "
+        "{probe}), so it grants what '*' grants; write '*' if that is meant, or anchor it "
+        "to your domain (with supports_credentials=True it is a start-up error)"
+    ),
     "regex-dot": (
         "the origin regex {entry} has an unescaped '.' in {around}: it matches any "
         "character, so look-alike hosts match too; write '\\.' for a literal dot"
@@ -168,6 +173,9 @@ def lint_policy(policy: Policy) -> list[str]:
         kept = min(max_age, MAX_AGE_CAPS["Firefox"])
         warnings.append(("long-max-age", {"max_age": max_age, "limit": LONG_MAX_AGE,
                                           "kept": kept}))
+    if not policy.credentials:  # with credentials, a start-up error already
+        for regex, probe in origins.open_regexes():
+            warnings.append(("regex-open", {"entry": f"'{regex.pattern}'", "probe": f"'{probe}'"}))
     for regex in origins.regexes:
         dot = _UNESCAPED_DOT.search(regex.pattern)
         if dot is not None:

@@ -58,3 +58,18 @@ def test_credentialed_request_to_a_policy_without_credentials_is_blocked(client,
     result = client.fetch(tenant, "/tenants/dashboard", credentials="include")
     assert not result.allowed
     assert "Access-Control-Allow-Credentials" in (result.cors_error or ""), result.console
+
+
+def test_credentials_a_view_grants_itself_never_reach_an_unlisted_origin(client, origins, api_log):
+    # /public/legacy sets Access-Control-Allow-Credentials: true itself, beside the
+    # any-origin CORS(public): the extension answers '*' instead of echoing the origin.
+    sign_in(client, origins)
+    stranger = origins.at("127.0.0.1")
+    result = client.fetch(stranger, "/public/legacy", credentials="include")
+    assert not result.allowed, result
+    assert result.cors_error, result.console
+    answer = api_log("/public/legacy")[-1].response_headers
+    assert answer["access-control-allow-origin"] == "*"
+    assert answer["access-control-allow-credentials"] == "true"
+    plain = client.fetch(stranger, "/public/legacy")  # without credentials: still readable
+    assert plain.allowed, plain
