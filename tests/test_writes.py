@@ -342,6 +342,8 @@ def test_a_bad_value_is_a_configuration_error_naming_it(value: Any) -> None:
         [problem] = raised.value.problems
         assert problem.option == "csrf_protection" and problem.value == value
         assert "must be True, False or 'report-only'" in problem.message
+    if value is None:
+        return  # a config key set to None is unset (a placeholder), as in flask-cors
     app = Flask(__name__)
     app.config["CORS_CSRF_PROTECTION"] = value
     with pytest.raises(ConfigurationError, match=r"app.config\['CORS_CSRF_PROTECTION'\]"):
