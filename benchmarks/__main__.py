@@ -7,6 +7,7 @@ import fnmatch
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from typing import Any
@@ -160,6 +161,22 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
                 entry["calls_per_sample"] = numbers[s.name, key]
                 entry["samples_us"] = samples[s.name, key]
             entries[key] = entry
+        variant = samples.get((s.name, scenarios_module.CSRF_VARIANT))
+        plain = samples.get((s.name, contestants_module.CROSSORIGIN))
+        if variant and plain:
+            # The option's own cost: paired with the same app without it, round by round,
+            # for the whole request, and for the extension's hooks alone (less noise).
+            pair = {case.contestant.key: case for case in cases
+                    if case.scenario is s and case.problem is None}
+            hooks = measure.hook_cost_pairs(
+                pair[contestants_module.CROSSORIGIN], pair[scenarios_module.CSRF_VARIANT],
+                args.rounds)
+            entry = entries[scenarios_module.CSRF_VARIANT]
+            for prefix, diffs in (("extra", [v - p for v, p in zip(variant, plain)]),
+                                  ("hooks_extra", hooks)):
+                q1, median, q3 = _quartiles(diffs)
+                entry.update({f"{prefix}_us": median, f"{prefix}_q1_us": q1,
+                              f"{prefix}_q3_us": q3})
         scenario_docs[s.name] = {
             "description": s.description,
             "request": s.request.describe(),
@@ -200,6 +217,14 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
         doc["memory"] = measure.policy_memory(contestants)
     doc["targets"] = [t.as_dict() for t in report.evaluate_targets(scenario_docs, request_memory)]
     return doc
+
+
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(values)
+    if len(ordered) < 2:
+        return ordered[0], ordered[0], ordered[0]
+    q1, median, q3 = statistics.quantiles(ordered, n=4)
+    return q1, statistics.median(ordered), q3
 
 
 def profile(args: argparse.Namespace) -> None:

@@ -1,6 +1,7 @@
 """A/B: this checkout's flask_crossorigin against another commit's, in one interleaved run.
 
     python -m benchmarks.baseline --ref main --only 'simple_*' --rounds 301
+    python -m benchmarks.baseline --ref main --only 'simple_*' --hooks   # + the hooks alone
 
 The package at ``--ref`` is exported with ``git archive`` into a temporary
 directory under another name (its imports are relative, so it imports as
@@ -16,6 +17,7 @@ policy alone. Other options are those of ``python -m benchmarks``.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import importlib
 import io
 import os
@@ -27,7 +29,7 @@ import tempfile
 from typing import Any
 
 from . import __main__ as cli
-from . import contestants
+from . import contestants, measure, scenarios
 
 BASELINE = "baseline"
 PACKAGE = "flask_crossorigin"
@@ -96,9 +98,36 @@ def paired(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def hook_pairs(rest: list[str], rounds: int) -> dict[str, tuple[float, float, float]]:
+    """Per scenario: the hooks of this checkout minus the baseline's, paired per round
+    (quartiles and median, µs); much less noisy than whole requests."""
+    args = cli.parse_args(rest)
+    chosen = [s for s in scenarios.all_scenarios()
+              if not args.only or any(fnmatch.fnmatch(s.name, g) for g in args.only)]
+    loaded, _ = contestants.load((contestants.CROSSORIGIN, BASELINE))
+    found: dict[str, tuple[float, float, float]] = {}
+    for case_pair in _pairs(measure.prepare(chosen, loaded)):
+        ours, base = case_pair
+        diffs = sorted(measure.hook_cost_pairs(base, ours, rounds))
+        q1, _, q3 = statistics.quantiles(diffs, n=4) if len(diffs) > 1 else (diffs[0],) * 3
+        found[ours.scenario.name] = (q1, statistics.median(diffs), q3)
+    return found
+
+
+def _pairs(cases: list[measure.Case]) -> list[tuple[measure.Case, measure.Case]]:
+    by_scenario: dict[str, dict[str, measure.Case]] = {}
+    for case in cases:
+        if case.problem is None:
+            by_scenario.setdefault(case.scenario.name, {})[case.contestant.key] = case
+    return [(pair[contestants.CROSSORIGIN], pair[BASELINE]) for pair in by_scenario.values()
+            if contestants.CROSSORIGIN in pair and BASELINE in pair]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.baseline", add_help=False)
     parser.add_argument("--ref", default="main", help="the commit to compare with")
+    parser.add_argument("--hooks", action="store_true",
+                        help="also time the extension's hooks alone, paired")
     parser.add_argument("-h", "--help", action="store_true")
     args, rest = parser.parse_known_args(argv)
     if args.help:
@@ -112,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         register(args.ref, commit)
         try:
             doc = cli.run([*rest, "--no-startup", "--quiet"], log=sys.stderr)
+            hooks = hook_pairs(rest, doc["config"]["rounds"]) if args.hooks else {}
         finally:
             sys.path.remove(into)
             contestants._FACTORIES.pop(BASELINE, None)
@@ -122,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
           f"{meta['commit']}, baseline {args.ref} at {commit}; {doc['config']['rounds']} rounds")
     for line in paired(doc):
         print(line)
+    if args.hooks:
+        print("the extension's hooks alone (first before_request + its after_request), "
+              "this - baseline, paired: median [quartiles] µs")
+        for name, (q1, median, q3) in hooks.items():
+            print(f"{name:22s} {median:+6.3f} [{q1:+.3f} .. {q3:+.3f}]")
     return 0
 
 

@@ -11,6 +11,7 @@ contestants of one scenario are timed back to back.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import random
 import re
@@ -22,9 +23,10 @@ from typing import Any, Callable
 
 from flask import Flask
 
-from .contestants import Contestant
+from .contestants import CROSSORIGIN, Contestant
 from .scenarios import (
     ALLOWED_ORIGIN,
+    CSRF_VARIANT,
     ROUTE,
     ROUTE_METHODS,
     Scenario,
@@ -92,6 +94,27 @@ def prepare(scenarios: list[Scenario], contestants: list[Contestant]) -> list[Ca
                 case.problem = check(scenario, c, status, headers)
                 case.response_header_bytes = sum(len(n) + len(v) + 4 for n, v in headers)
             cases.append(case)
+        if scenario.variant is not None:
+            cases.extend(_variant_cases(scenario, contestants, environ))
+    return cases
+
+
+def _variant_cases(
+    scenario: Scenario, contestants: list[Contestant], environ: dict[str, Any]
+) -> list[Case]:
+    """flask_crossorigin with the scenario's extra option, as one more contestant."""
+    cases = []
+    for c in contestants:
+        if c.key != CROSSORIGIN:
+            continue
+        variant = dataclasses.replace(c, key=CSRF_VARIANT,
+                                      label=f"{c.label} csrf_protection=True")
+        assert scenario.variant is not None
+        case = Case(scenario, variant, scenario.variant(c), environ)
+        status, headers, _ = call(case.app, environ)
+        case.status = status
+        case.problem = check(scenario, variant, status, headers)
+        cases.append(case)
     return cases
 
 
@@ -163,6 +186,65 @@ def run_rounds(
         if progress is not None:
             progress(r + 1)
     return samples, numbers
+
+
+def _nothing() -> None:
+    return None
+
+
+def _same(response: Any) -> Any:
+    return response
+
+
+def time_hooks(app: Flask, environ: dict[str, Any], number: int) -> float:
+    """Mean µs of the extension's two request hooks (first ``before_request`` and its
+    ``after_request``) on one request, inside its request context, over ``number`` calls.
+
+    The part of a request where an option of the extension can cost anything; the
+    response's header list is cut back to its own lines after each call.
+    """
+    # The extension's own: first among before_request functions, first in the
+    # after_request list (which Flask runs last). A bare app has none.
+    before = app.before_request_funcs.get(None, [_nothing])[0]
+    after = app.after_request_funcs.get(None, [_same])[0]
+    with app.request_context(environ.copy()):
+        response = app.response_class("{}", mimetype="application/json")
+        lines = response.headers._list  # type: ignore[attr-defined]
+        own = len(lines)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            t0 = time.perf_counter_ns()
+            for _ in range(number):
+                before()
+                after(response)
+                del lines[own:]
+            elapsed = time.perf_counter_ns() - t0
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+    return elapsed / number / 1000.0
+
+
+def hook_cost_pairs(
+    plain: Case, variant: Case, rounds: int, sample_ms: float = 2.0, seed: int = 4
+) -> list[float]:
+    """Per round, the hooks of ``variant`` minus those of ``plain`` (µs), timed back to
+    back in a shuffled order: the extra cost of the variant's option, without the noise
+    of the rest of the request."""
+    number = 1
+    while time_hooks(plain.app, plain.environ, number) * number < sample_ms * 1000:
+        number *= 2
+    rng = random.Random(seed)
+    diffs = []
+    for _ in range(rounds):
+        pair = [(variant, 1.0), (plain, -1.0)]
+        rng.shuffle(pair)
+        diff = 0.0
+        for case, sign in pair:
+            diff += sign * time_hooks(case.app, case.environ, number)
+        diffs.append(diff)
+    return diffs
 
 
 def request_peak_memory(case: Case) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .contestants import BARE, CROSSORIGIN, FLASK_CORS
+from .scenarios import CSRF_VARIANT
 
 OURS = CROSSORIGIN
 ADVERSARIAL_HEADER_BYTES = 64 * 1024
@@ -162,6 +163,22 @@ def evaluate_targets(
                 "not measured",
             )
         )
+    for key, text, scenario, limit in (
+        ("csrf_safe_method", "csrf_protection: a safe-method request pays <= 0.5 µs more",
+         "csrf_get", 0.5),
+        ("csrf_write", "csrf_protection: a trusted cross-origin write pays <= 3 µs more",
+         "csrf_write", 3.0),
+    ):
+        def extra(field: str, scenario: str = scenario) -> float | None:
+            return get(scenario, CSRF_VARIANT, field)
+
+        targets.append(Target(
+            key, text, extra("hooks_extra_us"), limit, "µs",
+            f"{scenario}, the extension's hooks with it minus without it, paired per round "
+            f"[quartiles {_f(extra('hooks_extra_q1_us'), 2)} .. "
+            f"{_f(extra('hooks_extra_q3_us'), 2)}]; whole request "
+            f"{_f(extra('extra_us'), 2)} µs [{_f(extra('extra_q1_us'), 2)} .. "
+            f"{_f(extra('extra_q3_us'), 2)}]"))
     dec = get("decorator", OURS, "overhead_us")
     targets.append(
         ratio_target(
@@ -219,6 +236,19 @@ def table_rows(doc: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+def csrf_rows(doc: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(scenario, hooks extra, whole-request extra) of the csrf_protection variant, in µs
+    with quartiles."""
+    rows = []
+    for name, scenario in doc["scenarios"].items():
+        entry = scenario["contestants"].get(CSRF_VARIANT)
+        if entry and entry.get("extra_us") is not None:
+            rows.append((name, *(
+                f"{entry[f'{p}_us']:+.2f} [{entry[f'{p}_q1_us']:+.2f} .. "
+                f"{entry[f'{p}_q3_us']:+.2f}]" for p in ("hooks_extra", "extra"))))
+    return rows
+
+
 def format_text(doc: dict[str, Any]) -> str:
     lines = []
     meta = doc["meta"]
@@ -255,6 +285,12 @@ def format_text(doc: dict[str, Any]) -> str:
     ]
     if problems:
         lines += ["", "CHECK FAILED (answers not as expected, not timed):", *problems]
+    csrf = csrf_rows(doc)
+    if csrf:
+        lines += ["", "csrf_protection=True: flask_crossorigin with it minus without it, "
+                      "paired per round, µs median [quartiles]:",
+                  f"  {'scenario':24s} {'the hooks':28s} whole request"]
+        lines += [f"  {name:24s} {hooks:28s} {whole}" for name, hooks, whole in csrf]
     if doc.get("request_memory"):
         lines += ["", "peak bytes allocated while answering one request (tracemalloc):"]
         for key, per in doc["request_memory"].items():
@@ -305,6 +341,14 @@ def format_rst(doc: dict[str, Any]) -> str:
         "Median µs per request (paired overhead over bare Flask)",
     )
     labels = {k: c["label"] for k, c in doc["contestants"].items()}
+    csrf = csrf_rows(doc)
+    if csrf:
+        out += _list_table(
+            ["scenario", "the hooks: µs median [quartiles]",
+             "whole request: µs median [quartiles]"],
+            [[f"``{name}``", hooks, whole] for name, hooks, whole in csrf],
+            "csrf_protection=True: flask_crossorigin with it minus without it, paired per round",
+        )
     if doc.get("startup"):
         keys = list(doc["startup"])
         policies = list(next(iter(doc["startup"].values())))

@@ -128,6 +128,9 @@ class Scenario:
     expect: str
     build: Callable[[Contestant], Flask]
     tags: tuple[str, ...] = field(default=())
+    #: For flask_crossorigin, the same app with one option more (csrf_protection=True),
+    #: timed back to back with ``build``'s as the contestant :data:`CSRF_VARIANT`.
+    variant: Callable[[Contestant], Flask] | None = None
 
     @property
     def origin(self) -> str | None:
@@ -218,6 +221,21 @@ def with_report_only(c: Contestant) -> Flask:
     return build_app(c, options)
 
 
+#: The key of flask_crossorigin with ``csrf_protection=True`` in the scenarios that have
+#: a variant: paired with ``crossorigin`` (the same app without it) in every round.
+CSRF_VARIANT = "crossorigin_csrf"
+
+
+def with_csrf_protection(c: Contestant) -> Flask:
+    """The typical policy with ``csrf_protection=True`` (flask_crossorigin only)."""
+    return build_app(c, options_for(c, csrf_protection=True))
+
+
+def write_request(origin: str, site: str = "cross-site") -> Request:
+    """A credentialed cross-origin ``POST`` as Chromium sends it (no body)."""
+    return Request("POST", "/api/v1/items", (("Origin", origin), ("Sec-Fetch-Site", site)))
+
+
 def all_scenarios() -> list[Scenario]:
     return [
         Scenario(
@@ -298,6 +316,44 @@ def all_scenarios() -> list[Scenario]:
             GRANT,
             with_report_only,
             ("report_only",),
+        ),
+        Scenario(
+            "csrf_get",
+            "simple GET from an allowed origin (a safe method: never refused)",
+            simple_request(ALLOWED_ORIGIN),
+            GRANT,
+            lambda c: build_app(c, options_for(c)),
+            ("csrf",),
+            variant=with_csrf_protection,
+        ),
+        Scenario(
+            "csrf_write",
+            "credentialed POST from an allowed origin (Sec-Fetch-Site: cross-site): a "
+            "trusted cross-origin write",
+            write_request(ALLOWED_ORIGIN),
+            GRANT,
+            lambda c: build_app(c, options_for(c)),
+            ("csrf",),
+            variant=with_csrf_protection,
+        ),
+        Scenario(
+            "csrf_write_same_origin",
+            "POST from the API's own origin (Sec-Fetch-Site: same-origin)",
+            write_request("http://localhost", "same-origin"),
+            ANSWER,
+            lambda c: build_app(c, options_for(c)),
+            ("csrf",),
+            variant=with_csrf_protection,
+        ),
+        Scenario(
+            "csrf_write_refused",
+            "POST from a refused origin (Sec-Fetch-Site: cross-site); with protection: 403 "
+            "before the view",
+            write_request(REFUSED_ORIGIN),
+            REFUSE,
+            lambda c: build_app(c, options_for(c)),
+            ("csrf",),
+            variant=with_csrf_protection,
         ),
         Scenario(
             "decorator",

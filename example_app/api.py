@@ -14,6 +14,10 @@ Policies, from the widest to the narrowest:
                        tries the front-end origin alone (``report_only={"origins": [...]}``):
                        every request it would refuse still works, and is logged at INFO
                        on the ``flask_crossorigin`` logger (see docs/tightening.rst).
+* ``/bank/...``      - the front-end origin with cookies and ``csrf_protection=True``: a write
+                       (POST) from any other origin is refused with 403 before the view runs
+                       (see docs/csrf.rst); ``/bank/feedback`` has ``csrf_protection=
+                       "report-only"``: such writes go through and are reported.
 
 ``CORS_EXPOSE_HEADERS`` and ``CORS_MAX_AGE`` come from ``app.config`` and apply to every
 policy; any ``CORS_*`` key can also be set from the environment, e.g.
@@ -24,7 +28,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,7 +37,7 @@ from flask import Blueprint, Flask, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from flask_crossorigin import CORS, cross_origin, report_only_mismatch
+from flask_crossorigin import CORS, cross_origin, report_only_mismatch, request_refused
 
 from .request_log import RequestLog
 
@@ -109,10 +113,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "methods": ["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS"],
                 "allow_headers": ["Content-Type", "Authorization", "X-Demo-Token"],
             },
-            "/api/private/*": {"supports_credentials": True},
+            "/api/private/*": {"supports_credentials": True, "csrf_protection": True},
             # Tightening a policy safely: open to any origin today, trying the front end
             # alone before enforcing it. Requests it would refuse are logged, not refused.
             "/catalog/*": {"origins": "*", "report_only": {"origins": [frontend]}},
+            # Cross-origin writes: only the front end (and the API's own pages) may post.
+            "/bank/*": {"supports_credentials": True, "csrf_protection": True},
+            # Rolling it out: report what would be refused, refuse nothing.
+            "/bank/feedback": {"supports_credentials": True, "csrf_protection": "report-only"},
         },
     )
     # What the report-only policy would refuse, for the demo page (GET /api/debug/report-only).
@@ -123,6 +131,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def remember(sender: Flask, **details: Any) -> None:
         mismatches.append(details)
 
+    # The server log of refused writes (the extension logs them at DEBUG, WARNING in debug
+    # mode; the request_refused signal is what an app counts them with).
+    @request_refused.connect_via(app, weak=False)
+    def log_refused_write(sender: Flask, **details: Any) -> None:
+        if str(details["code"]).startswith("write-"):
+            app.logger.info("refused %s %s from %r (%s): the view did not run",
+                            details["method"], details["path"], details["origin"],
+                            details["code"])
+
     # Outermost, so that it also sees the preflights the extension answers itself.
     request_log = RequestLog(app.wsgi_app)
     app.wsgi_app = request_log  # type: ignore[method-assign]
@@ -131,6 +148,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_routes(app: Flask) -> None:
+    # How many times each view that changes state ran, by path (for the demo page).
+    view_runs: Counter[str] = Counter()
+    app.extensions["demo_view_runs"] = view_runs
     items: dict[str, dict[str, Any]] = {
         "1": {"id": "1", "name": "teapot", "price": 18},
         "2": {"id": "2", "name": "kettle", "price": 35},
@@ -230,6 +250,25 @@ def _register_routes(app: Flask) -> None:
         response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="Lax")
         return response
 
+    @app.post("/bank/transfer")
+    def transfer() -> Response:
+        view_runs[request.path] += 1
+        app.logger.info("POST /bank/transfer ran (Sec-Fetch-Site: %s, Origin: %s)",
+                        request.headers.get("Sec-Fetch-Site"), request.headers.get("Origin"))
+        return jsonify(transferred=True, runs=view_runs[request.path])
+
+    @app.post("/bank/feedback")
+    def feedback() -> Response:
+        view_runs[request.path] += 1
+        app.logger.info("POST /bank/feedback ran (Sec-Fetch-Site: %s, Origin: %s)",
+                        request.headers.get("Sec-Fetch-Site"), request.headers.get("Origin"))
+        return jsonify(received=True)
+
+    @app.get("/frame")
+    def frame() -> Response:
+        # The demo's request runner, on the API's own origin: its writes are same-origin.
+        return app.send_static_file("frame.html")
+
     @app.get("/catalog/items")
     def catalog() -> Response:
         return jsonify(items=[item["name"] for item in items.values()])
@@ -250,8 +289,13 @@ def _register_routes(app: Flask) -> None:
         """How many requests and preflights the server got for ``?path=`` (for the demo page)."""
         path = request.args.get("path", "")
         entries = app.extensions["demo_request_log"].entries(path)
+        actual = [entry for entry in entries if not entry.is_preflight]
         return jsonify(
             path=path,
             preflights=sum(entry.is_preflight for entry in entries),
-            requests=sum(not entry.is_preflight for entry in entries),
+            requests=len(actual),
+            # What the browser sent and got, request by request, and how often the view ran.
+            sent=[{"method": e.method, "status": e.status, "origin": e.origin,
+                   "fetch_site": e.fetch_site} for e in actual],
+            view_runs=view_runs[path],
         )

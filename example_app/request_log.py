@@ -27,6 +27,7 @@ class LoggedRequest:
     request_headers: str | None  # Access-Control-Request-Headers
     status: int
     response_headers: dict[str, str] = field(default_factory=dict)
+    fetch_site: str | None = None  # Sec-Fetch-Site, as the browser sent it
 
     @property
     def is_preflight(self) -> bool:
@@ -53,6 +54,7 @@ class RequestLog:
                 request_headers=environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"),
                 status=int(status.split(" ", 1)[0]),
                 response_headers={name.lower(): value for name, value in headers},
+                fetch_site=environ.get("HTTP_SEC_FETCH_SITE"),
             )
             with self._lock:
                 self._entries.append(entry)

@@ -20,6 +20,7 @@ from .extension import (
     answer_preflight,
     decorator_policy,
     preflight_rule,
+    refuse_write,
 )
 from .options import POLICY_OPTIONS, CrossOriginOptions, unknown_option_problems
 from .policy import Policy, is_preflight
@@ -79,7 +80,8 @@ def cross_origin(**options: Unpack[CrossOriginOptions]) -> Callable[[F], F]:
         remember_decorated(view, spec)
 
         def early(app: Flask, req: Request) -> ResponseReturnValue | None:
-            """The answer to an OPTIONS request routed to the view, or ``None`` to run it."""
+            """The answer to an OPTIONS request routed to the view, or to a write it
+            refuses without the extension on the app; ``None`` to run the view."""
             state = app.extensions.get(EXTENSION_KEY)
             if state is not None:
                 if spec not in state.views.known and not state.views.knows(spec):
@@ -87,9 +89,11 @@ def cross_origin(**options: Unpack[CrossOriginOptions]) -> Callable[[F], F]:
                 if req.method == "OPTIONS" and automatic:
                     # The hooks answered preflights already; a plain OPTIONS gets Flask's answer.
                     return app.make_default_options_response()
-                return None
+                return None  # the extension's first hook checked writes already
             policy = _policy_alone(app, spec)
-            if req.method != "OPTIONS" or not automatic:
+            if req.method != "OPTIONS":
+                return refuse_write_alone(app, req, policy)
+            if not automatic:
                 return None
             return answer_alone(app, req, policy)
 
@@ -134,6 +138,19 @@ def cross_origin(**options: Unpack[CrossOriginOptions]) -> Callable[[F], F]:
         return cast(F, wrapper)
 
     return decorator
+
+
+def refuse_write_alone(app: Flask, req: Request, policy: Policy) -> ResponseReturnValue | None:
+    """Without the extension on the app, the view's own cross-origin write check
+    (``@cross_origin(csrf_protection=...)``): after the app's ``before_request``
+    hooks, before the view. ``None`` lets the view run."""
+    check = policy.writes
+    if check is None:
+        return None
+    refusal = check.refusal(req.method, req.environ)
+    if refusal is None:
+        return None
+    return refuse_write(app, policy, check, refusal, req.environ)
 
 
 def _refuse_a_second_decorator(view: Any, name: str, location: Location) -> None:

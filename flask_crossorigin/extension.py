@@ -3,11 +3,13 @@
 ``CORS(app)`` registers two of Flask's own request hooks, once per app:
 
 * a ``before_request`` function, placed first among the app's, that answers
-  CORS preflights for paths under a policy. It runs inside the app and request
-  context, after the app's WSGI middleware and Flask's routing, and before any
-  other ``before_request`` hook (authentication) or view. A preflight is judged
-  by the policy of the rule its *requested* method reaches
-  (``Access-Control-Request-Method``), not by the rule ``OPTIONS`` reaches;
+  CORS preflights for paths under a policy and, under a policy with
+  ``csrf_protection``, refuses cross-origin writes (see :mod:`.writes`). It runs
+  inside the app and request context, after the app's WSGI middleware and
+  Flask's routing, and before any other ``before_request`` hook
+  (authentication) or view. A preflight is judged by the policy of the rule its
+  *requested* method reaches (``Access-Control-Request-Method``), not by the
+  rule ``OPTIONS`` reaches;
 * an ``after_request`` function, run after the app's own, that adds CORS
   headers to every other response, error responses included.
 
@@ -33,8 +35,9 @@ from .failures import FAILED_KEY, log_failure
 from .headers import is_token
 from .options import OPTIONS_BY_NAME, CorsOptions, unknown_option_problems
 from .policy import Decision, Policy, is_preflight
-from .reasons import escape, logger
+from .reasons import Refusal, escape, logger
 from .report_only import compare as compare_report_only
+from .report_only import report_write
 from .resources import ResourcePattern, ResourceTable, compile_resources
 from .response_headers import finish_answer, withhold_grants, write, write_answer
 from .signals import (
@@ -44,6 +47,7 @@ from .signals import (
     send_refused,
 )
 from .views import MethodPolicies, views_of
+from .writes import SAFE_METHODS, WriteProtection
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -58,8 +62,10 @@ EXTENSION_KEY = "crossorigin"
 ANSWERED_KEY = "flask_crossorigin.answered"
 #: Set in the WSGI environ when Flask handles an unhandled exception of the request.
 UNHANDLED_KEY = "flask_crossorigin.unhandled"
+#: Set in the WSGI environ when the extension refused the request as a cross-origin write.
+WRITE_REFUSED_KEY = "flask_crossorigin.write_refused"
 #: Set in the WSGI environ to the :class:`~flask_crossorigin.policy.Policy` whose decision
-#: the response carries, by the two functions that write decisions onto responses
+#: the response carries, by the functions that write decisions onto responses
 #: (absent: no policy applied). ``flask cors check`` reads it: it reports what the hooks
 #: decided, never a model of them.
 POLICY_KEY = "flask_crossorigin.policy"
@@ -148,12 +154,24 @@ class CrossOriginState:
         self._policies: dict[tuple[Any, ...], Policy | None] = {}
         # The decorated views registered after CORS(app) are checked at the first request.
         self._views_unchecked = True
+        #: Whether any policy of the app checks cross-origin writes: its resource tables',
+        #: worked out when they are compiled, or its ``@cross_origin`` views', when they
+        #: are checked (by ``CORS(app)``, and at the first request for those registered
+        #: later). While it is ``False`` the first hook lets every request but a preflight
+        #: go after one comparison and this flag: an app without ``csrf_protection`` pays
+        #: nothing for it.
+        self.protects_writes = False
+        self._views_protect_writes = False
+        # The write checks by (endpoint, path), or (endpoint, path, method) as _policies:
+        # the policy whose origins are trusted and its check, or None where writes are
+        # not checked.
+        self._writes: dict[tuple[Any, ...], tuple[Policy, WriteProtection] | None] = {}
 
     def register(self) -> None:
         """Add the extension's hooks to the app (once, from :func:`_state_for`)."""
         app = self.app
         # First among the app's before_request functions: before authentication hooks.
-        app.before_request_funcs.setdefault(None, []).insert(0, self.answer_preflight)
+        app.before_request_funcs.setdefault(None, []).insert(0, self.first_hook)
         # Flask calls after_request functions in reverse order: the first one runs last,
         # after the app's own hooks set (or removed) headers.
         app.after_request_funcs.setdefault(None, []).insert(0, self.add_response_headers)
@@ -172,7 +190,7 @@ class CrossOriginState:
             table = compile_resources(self.app.config, options, "")
         self._show(shown)
         self.table = table
-        self._policies.clear()
+        self._configuration_changed()
         self.check_views()
 
     def add_blueprint(self, name: str, options: Mapping[str, Any]) -> None:
@@ -187,7 +205,15 @@ class CrossOriginState:
             )
         self._show(shown)
         self.blueprint_tables[name] = table
+        self._configuration_changed()
+
+    def _configuration_changed(self) -> None:
         self._policies.clear()
+        self._writes.clear()
+        tables = [self.table, *self.blueprint_tables.values()]
+        self.protects_writes = self._views_protect_writes or any(
+            policy.writes is not None
+            for table in tables if table is not None for _, policy in table.entries)
 
     def _show(self, messages: list[str]) -> None:
         """Show configuration warnings at the user's line, and remember them: a
@@ -205,7 +231,10 @@ class CrossOriginState:
         if problems:
             raise ConfigurationError(problems)
         self._view_policies.clear()
-        self._policies.clear()
+        self._views_protect_writes = any(
+            policy.writes is not None for endpoint in list(self.app.view_functions)
+            for policy in self.view_policies(endpoint))
+        self._configuration_changed()
 
     def _check_views_once(self) -> None:
         """At the first request: the views registered after ``CORS(app)``. Until the
@@ -316,21 +345,123 @@ class CrossOriginState:
             self._policies[key] = policy
         return policy
 
+    # -- which cross-origin writes are checked ------------------------------------------------
+
+    def writes_of_rule(
+        self, rule: Rule | None, path: str, method: str | None = None
+    ) -> tuple[Policy, WriteProtection] | None:
+        """The write check of a ``method`` request to ``path`` that reaches ``rule``, and
+        the policy whose origins it trusts; ``None`` when writes there are not checked.
+
+        The policy of :meth:`policy_of_rule` decides, except that a ``@cross_origin``
+        view that leaves ``csrf_protection`` unset takes the value of the resource
+        pattern its path matches (so that ``CORS(app, csrf_protection=True)`` covers
+        decorated views too), trusting the decorator's origins.
+        """
+        key: tuple[Any, ...] = (rule.endpoint, path) if rule is not None else (None, path)
+        try:
+            return self._writes[key]
+        except KeyError:
+            pass
+        if rule is not None and type(self._view_entry(rule.endpoint)) is MethodPolicies:
+            key = (rule.endpoint, path, method)  # never under (endpoint, path): per method
+            try:
+                return self._writes[key]
+            except KeyError:
+                pass
+        blueprints = blueprints_of(rule.endpoint) if rule is not None else []
+        if not self.blueprint_tables:
+            blueprints = []
+        source = PolicySource()
+        policy = self.policy_for(path, key[0], blueprints, source, method)
+        found: tuple[Policy, WriteProtection] | None = None
+        if policy is not None:
+            mode = policy.csrf_protection
+            if source.kind == "decorator" and not policy.csrf_protection_set:
+                around = self.table_policy(path, blueprints)
+                mode = around.csrf_protection if around is not None else False
+            check = policy.writes_with(mode)
+            found = (policy, check) if check is not None else None
+        if len(path) <= CACHE_PATH_LENGTH:
+            if len(self._writes) >= CACHE_SIZE:
+                self._writes.clear()
+            self._writes[key] = found
+        return found
+
+    def table_policy(self, path: str, blueprints: list[str]) -> Policy | None:
+        """The policy of ``path`` in the resource tables (a blueprint's, else the app's),
+        whatever decorator its view has."""
+        for name in blueprints:
+            table = self.blueprint_tables.get(name)
+            hit = table.lookup(path) if table is not None else None
+            if hit is not None:
+                return hit[1]
+        hit = self.table.lookup(path) if self.table is not None else None
+        return hit[1] if hit is not None else None
+
     # -- the request hooks -----------------------------------------------------------------
 
-    def answer_preflight(self) -> Response | None:
-        """``before_request``: answer a preflight, or ``None`` to let Flask dispatch it.
+    def protect_writes(self, req: Request) -> Response | None:
+        """Refuse (or, report-only, report) the request if it is an untrusted
+        cross-origin write under a policy with ``csrf_protection``.
+
+        Fails closed: an unexpected error is logged at ERROR and the write refused.
+        """
+        try:
+            return self._protect_writes(req)
+        except Exception as error:  # fail closed: refused, never a 500
+            log_failure("checking a cross-origin write", error,
+                        "the write is refused with 403, before the view")
+            req.environ[WRITE_REFUSED_KEY] = True
+            response: Response = self.app.response_class(status=403)
+            del response.headers["Content-Type"]
+            return response
+
+    def _protect_writes(self, req: Request) -> Response | None:
+        decided = self.judge_write(req)
+        if decided is None:
+            return None
+        policy, check, refusal = decided
+        if refusal is None:
+            return None
+        return refuse_write(self.app, policy, check, refusal, req.environ)
+
+    def judge_write(
+        self, req: Request
+    ) -> tuple[Policy, WriteProtection, Refusal | None] | None:
+        """The write check of a routed request and its verdict (``None``: no check
+        applies); what the first hook decides, and what ``flask cors check`` shows."""
+        rule, path = req.url_rule, req.path
+        if rule is None and isinstance(req.routing_exception, RequestRedirect):
+            # A slash redirect: the browser repeats the write at the target, judged there.
+            return None
+        found = self._writes.get((rule.endpoint if rule else None, path), _UNSEEN)
+        if found is _UNSEEN:
+            found = self.writes_of_rule(rule, path, req.method)
+        if found is None:
+            return None
+        policy, check = found
+        return policy, check, check.refusal(req.method, req.environ)
+
+    def first_hook(self) -> Response | None:
+        """``before_request``, first of the app's: answer a preflight, or refuse a
+        cross-origin write; ``None`` lets Flask go on (the app's hooks, the view).
 
         Answered here: preflights whose ``OPTIONS`` would get Flask's automatic
         answer (or reach a ``@cross_origin`` view), under a policy with
         ``automatic_options``. A view that handles ``OPTIONS`` itself answers
         its own preflights; the response then gets headers in ``after_request``.
+        Writes are refused under a policy with ``csrf_protection`` (see
+        :meth:`protect_writes`); while no policy of the app has it, a request
+        other than a preflight costs one comparison and that flag.
         """
         if self._views_unchecked:
             self._check_views_once()
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         if req.method != "OPTIONS" or not is_preflight(req.environ):
-            return None  # every other request: one comparison
+            if self.protects_writes and req.method not in SAFE_METHODS:
+                return self.protect_writes(req)
+            return None  # every other request: one comparison and one flag
         try:
             return self._answer_preflight(req)
         except ConfigurationError:
@@ -356,6 +487,9 @@ class CrossOriginState:
             return None
         return answer_preflight(self.app, policy, req.environ)
 
+    #: The first hook's name before it refused writes too.
+    answer_preflight = first_hook
+
     def add_response_headers(self, response: BaseResponse) -> BaseResponse:
         """``after_request``: add the CORS headers of the request's policy to ``response``.
 
@@ -365,6 +499,10 @@ class CrossOriginState:
         """
         try:
             req: Request = request._get_current_object()  # type: ignore[attr-defined]
+            if self.protects_writes and WRITE_REFUSED_KEY in req.environ:
+                # A refused cross-origin write: no grant, whatever the app's hooks added.
+                withhold_grants(response)
+                return response
             rule = req.url_rule
             path = req.path
             if rule is None or req.method == "OPTIONS":
@@ -539,6 +677,32 @@ def _answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> R
     return response
 
 
+def refuse_write(
+    app: Flask,
+    policy: Policy,
+    check: WriteProtection,
+    refusal: Refusal,
+    environ: WSGIEnvironment,
+) -> Response | None:
+    """A refused cross-origin write: its 403, reported like every refusal; or, for
+    ``csrf_protection='report-only'``, ``None`` after reporting what would be refused."""
+    if not check.enforce:
+        report_write(app, policy, refusal, environ)
+        return None
+    environ[WRITE_REFUSED_KEY] = True
+    environ[POLICY_KEY] = policy
+    response: Response = app.response_class(status=403)
+    if app.debug:
+        # In development only, the answer says why; in production it reveals nothing more.
+        response.set_data(f"Cross-origin write refused: {refusal.message}\n")
+        response.mimetype = "text/plain"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    else:
+        del response.headers["Content-Type"]
+    _report(app, policy, Decision((), (), refusal), environ)
+    return response
+
+
 def add_cors_headers(
     app: Flask, response: BaseResponse, policy: Policy, environ: WSGIEnvironment
 ) -> None:
@@ -604,7 +768,7 @@ def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnviron
     if refusal is None:
         return
     preflight = is_preflight(environ)
-    kind = "preflight" if preflight else "request"
+    kind = "preflight" if preflight else "write" if WRITE_REFUSED_KEY in environ else "request"
     # In debug mode a refusal is logged where the developer sees it.
     level = logging.WARNING if app.debug else logging.DEBUG
     if logger.isEnabledFor(level):
@@ -645,4 +809,5 @@ __all__ = [
     "PolicySource",
     "answer_preflight",
     "add_cors_headers",
+    "refuse_write",
 ]

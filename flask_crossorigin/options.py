@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Optional, TypedDict, Union
+from typing import Any, Callable, Literal, Optional, TypedDict, Union
 
 from .errors import Problem, warn_configuration
 from .headers import is_token
@@ -127,6 +127,17 @@ OPTIONS: tuple[Option, ...] = (
         "100 lines a minute either way).",
     ),
     Option(
+        "csrf_protection", False, "bool | 'report-only'",
+        "Refuse cross-origin writes (CSRF) with 403 before before_request hooks and the "
+        "view run, from the Fetch Metadata headers browsers send (Sec-Fetch-Site, "
+        "Origin): a request with a method other than GET, HEAD or OPTIONS passes when "
+        "it comes from the app's own origin, or from an origin this policy allows "
+        "(never '*', never 'null'). 'report-only' refuses nothing and reports what "
+        "would be refused. A @cross_origin view that does not set it takes the value of "
+        "the resource pattern its path matches; False there exempts the view. See "
+        "'Cross-origin writes (CSRF)'.",
+    ),
+    Option(
         "resources", "/*", "dict | list | str | re.Pattern",
         "Path patterns the extension applies to, optionally each with its own options "
         "(dict pattern -> options). The most specific matching pattern wins.",
@@ -183,6 +194,7 @@ class CrossOriginOptions(ReportOnlyOptions, total=False):
 
     report_only: ReportOnlyOptions | None
     report_only_interval: Seconds | float
+    csrf_protection: bool | Literal["report-only"]
 
 
 #: ``resources``: patterns, or a mapping of pattern -> that path's options.
@@ -200,7 +212,8 @@ OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 POLICY_OPTIONS = tuple(o.name for o in OPTIONS if not o.extension_only)
 #: The options a ``report_only`` dict may set: a policy's, but not the report-only ones.
 REPORT_ONLY_OPTIONS = tuple(
-    name for name in POLICY_OPTIONS if name not in ("report_only", "report_only_interval")
+    name for name in POLICY_OPTIONS
+    if name not in ("report_only", "report_only_interval", "csrf_protection")
 )
 CONFIG_KEYS: dict[str, str] = {option.config_key: option.name for option in OPTIONS}
 
@@ -485,6 +498,28 @@ def check_max_age(value: Any, where: str, problems: list[Problem]) -> int | None
         )
         return None
     return seconds
+
+
+#: The values of ``csrf_protection``.
+CSRF_MODES = (False, True, "report-only")
+
+
+def check_csrf_protection(value: Any, where: str, problems: list[Problem]) -> bool | str:
+    """``csrf_protection``: False, True or 'report-only' (nothing that merely looks like one)."""
+    if isinstance(value, bool) or (isinstance(value, str) and value == "report-only"):
+        return value
+    hint = ""
+    if isinstance(value, str):
+        spelled = value.strip().lower().replace("_", "-").replace(" ", "-")
+        if spelled in ("report-only", "reportonly"):
+            hint = "; write 'report-only'"
+        elif spelled in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+            hint = (f"; write {spelled in ('true', '1', 'yes', 'on')} (a bool, not a string; "
+                    "FLASK_CORS_CSRF_PROTECTION=true with app.config.from_prefixed_env() "
+                    "gives one)")
+    problems.append(Problem(where, "csrf_protection", value,
+                            f"must be True, False or 'report-only'{hint}"))
+    return False
 
 
 def check_interval(value: Any, where: str, problems: list[Problem]) -> float | None:

@@ -25,6 +25,7 @@ from .options import (
     Layer,
     check_allow_headers,
     check_bool,
+    check_csrf_protection,
     check_interval,
     check_max_age,
     check_token_list,
@@ -34,6 +35,7 @@ from .options import (
 )
 from .origins import MatcherCache, OriginMatcher, parse_request_origin
 from .reasons import Refusal
+from .writes import WriteProtection, write_protection
 
 ACAO = "Access-Control-Allow-Origin"
 ACAC = "Access-Control-Allow-Credentials"
@@ -136,9 +138,29 @@ class Policy:
         self.report_only: Policy | None = None
         #: Seconds during which one report-only mismatch is logged once.
         self.report_only_interval: float = settings.get("report_only_interval", 60.0)
+        #: ``csrf_protection``: False, True or 'report-only'.
+        self.csrf_protection: bool | str = settings.get("csrf_protection", False)
+        #: Whether ``csrf_protection`` was set (by a key, an argument or an entry) rather
+        #: than left at its default: a ``@cross_origin`` view that leaves it unset
+        #: takes the value of the resource pattern its path matches.
+        self.csrf_protection_set: bool = settings.get("csrf_protection_set", True)
+        # Write checks trusting these origins, by csrf_protection value, made on first use
+        # (a decorator's policy may serve with its path's value).
+        self._writes: dict[bool | str, WriteProtection | None] = {False: None}
+        #: The cross-origin write check of this policy (``None``: writes are not checked).
+        self.writes: WriteProtection | None = self.writes_with(self.csrf_protection)
 
     def __repr__(self) -> str:
         return f"<Policy {self.name}>"
+
+    def writes_with(self, mode: bool | str) -> WriteProtection | None:
+        """The write check trusting this policy's origins, for a ``csrf_protection`` value."""
+        try:
+            return self._writes[mode]
+        except KeyError:
+            # Idempotent: two threads may both build it, and either result serves.
+            check = self._writes[mode] = write_protection(self.name, self.origins, mode)
+            return check
 
     def _grants_for_listed_origins(self) -> dict[str, Decision]:
         """The answer to each exactly listed origin, shared by every policy that
@@ -294,6 +316,9 @@ def build_policy(
         allow_none=True,
     )
     settings["max_age"] = check_max_age(value("max_age"), where("max_age"), problems)
+    settings["csrf_protection"] = check_csrf_protection(
+        value("csrf_protection"), where("csrf_protection"), problems)
+    settings["csrf_protection_set"] = where("csrf_protection") != "default"
     matcher, origin_problems = (matchers or MatcherCache()).compile(value("origins"))
     for offending, message in origin_problems:
         problems.append(Problem(where("origins"), "origins", offending, message))
@@ -370,8 +395,12 @@ def _report_only_policy(
     if "report_only_interval" in options:
         problems.append(Problem(label, "report_only_interval", options["report_only_interval"],
                                 "set it beside report_only, not inside it"))
+    if "csrf_protection" in options:
+        problems.append(Problem(label, "csrf_protection", options["csrf_protection"],
+                                "set it beside report_only, not inside it; "
+                                "csrf_protection='report-only' tries it without enforcing"))
     ours = {key: value for key, value in options.items()
-            if key not in ("report_only", "report_only_interval")}
+            if key not in ("report_only", "report_only_interval", "csrf_protection")}
     problems.extend(unknown_option_problems(ours, label, REPORT_ONLY_OPTIONS))
     known = {key: value for key, value in ours.items() if key in REPORT_ONLY_OPTIONS}
     trial, trial_problems = build_policy(

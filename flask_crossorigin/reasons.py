@@ -47,6 +47,35 @@ REASONS: dict[str, str] = {
         "the request header(s) {headers} are not in the allow_headers of {policy} "
         "({allowed}); add them to allow_headers"
     ),
+    # Cross-origin writes (csrf_protection): see writes.py.
+    "write-site-malformed": (
+        "Sec-Fetch-Site {site} is not a Fetch Metadata value (same-origin, same-site, "
+        "cross-site, none: one lowercase token, sent once), which no browser sends; "
+        "the write is refused"
+    ),
+    "write-origin-missing": (
+        "Sec-Fetch-Site is '{site}' but the {method} request has no Origin header, so "
+        "nothing says which site sent it; the write is refused"
+    ),
+    "write-origin-null": (
+        "the origin 'null' (sandboxed iframes, file: and data: pages, some redirects) is "
+        "never trusted to write, even where it may read; the write is refused"
+    ),
+    "write-origin-malformed": (
+        "the Origin header {origin} is not one serialized origin (scheme://host[:port]); "
+        "the write is refused"
+    ),
+    "write-any-origin": (
+        "{how}, and {policy} allows any origin to read (origins='*'), which trusts no "
+        "origin to write with the user's cookies; the write from {origin} is refused. "
+        "List the origins that may write in this path's origins, or exempt the route "
+        "with csrf_protection=False"
+    ),
+    "write-untrusted": (
+        "{how}, and {policy} does not trust the origin {origin} to write{cause}; add it to "
+        "origins to let it write, or exempt the route with csrf_protection=False if any "
+        "site may post to it"
+    ),
 }
 
 
@@ -114,7 +143,7 @@ VERDICTS: dict[str, str] = {
 
 # Details that come from the request (or the response): escaped and quoted wherever
 # they are shown.
-_REQUEST_DATA = frozenset({"origin", "method", "headers", "path", "value"})
+_REQUEST_DATA = frozenset({"origin", "method", "headers", "path", "value", "site"})
 
 
 class Explanation:
@@ -134,6 +163,9 @@ class Explanation:
     @property
     def message(self) -> str:
         return self.texts[self.code].format(**_display(self.details))
+
+    def __str__(self) -> str:
+        return self.message
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.code!r}, {self.message!r})"

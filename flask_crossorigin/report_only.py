@@ -185,20 +185,36 @@ def _compare(
     if (decision.refusal is None) == (tried.refusal is None):
         return
     if tried.refusal is not None:
-        _report(app, policy, trial, "would-refuse", tried.refusal, environ, preflight)
+        _report(app, policy, trial.name, "would-refuse", tried.refusal, environ, preflight)
     else:
         assert decision.refusal is not None
-        _report(app, policy, trial, "would-grant", decision.refusal, environ, preflight)
+        _report(app, policy, trial.name, "would-grant", decision.refusal, environ, preflight)
+
+
+def report_write(app: Flask, policy: Policy, refusal: Refusal, environ: WSGIEnvironment) -> None:
+    """Report a write that ``csrf_protection='report-only'`` would refuse: the
+    ``report_only_mismatch`` signal (``mismatch="would-refuse"``,
+    ``report_only_policy`` the policy's name followed by ``.csrf_protection``) and
+    the deduplicated INFO line. A failure in here is logged at ERROR, and the request
+    goes on."""
+    try:
+        _report(app, policy, f"{policy.name}.csrf_protection", "would-refuse", refusal,
+                environ, False, write=True)
+    except Exception:
+        logger.exception("report-only: reporting a cross-origin write under %s failed; "
+                         "the request goes on", policy.name)
 
 
 def _report(
     app: Flask,
     policy: Policy,
-    trial: Policy,
+    trial: str,
     mismatch: str,
     refusal: Refusal,
     environ: WSGIEnvironment,
     preflight: bool,
+    *,
+    write: bool = False,
 ) -> None:
     origin: str = environ.get("HTTP_ORIGIN") or ""
     if report_only_mismatch.receivers and report_only_mismatch.has_receivers_for(app):
@@ -210,7 +226,7 @@ def _report(
     level = logging.WARNING if app.debug else logging.INFO
     if not logger.isEnabledFor(level):
         return
-    key = (trial.name, mismatch, origin[:ORIGIN_KEY_LENGTH], refusal.code)
+    key = (trial, mismatch, origin[:ORIGIN_KEY_LENGTH], refusal.code)
     log = mismatch_log(app)
     admitted = log.admit(key, policy.report_only_interval)
     if admitted is None:
@@ -227,14 +243,14 @@ def _report(
     logger.log(
         level,
         "report-only: %s would %s %s %s %s from '%s', which %s %s: %s%s",
-        trial.name,
+        trial,
         "refuse" if would_refuse else "grant",
-        "preflight" if preflight else "request",
+        "preflight" if preflight else "write" if write else "request",
         escape(environ.get("REQUEST_METHOD", "")),
         escape(request.path),
         escape(origin),
         policy.name,
-        "grants" if would_refuse else "refuses",
+        "lets through" if write else "grants" if would_refuse else "refuses",
         refusal.message,
         f" ({repeats} more since last logged)" if repeats else "",
     )
@@ -242,7 +258,7 @@ def _report(
 
 def _details(
     policy: Policy,
-    trial: Policy,
+    trial: str,
     mismatch: str,
     refusal: Refusal,
     origin: str,
@@ -251,7 +267,7 @@ def _details(
 ) -> dict[str, Any]:
     return {
         "policy": policy.name,
-        "report_only_policy": trial.name,
+        "report_only_policy": trial,
         "mismatch": mismatch,
         "code": refusal.code,
         "reason": refusal.message,
@@ -262,4 +278,4 @@ def _details(
     }
 
 
-__all__ = ["MismatchLog", "compare", "mismatch_log", "report_only_mismatch"]
+__all__ = ["MismatchLog", "compare", "mismatch_log", "report_only_mismatch", "report_write"]

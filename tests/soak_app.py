@@ -4,6 +4,7 @@
     gunicorn 'tests.soak_app:without_cors'      # the same views, no extension
     gunicorn 'tests.soak_app:decorator_only'    # @cross_origin alone, behind a login hook
     gunicorn 'tests.soak_app:with_report_only'  # with_cors, and a report-only policy
+    gunicorn 'tests.soak_app:with_csrf'         # with_cors, and csrf_protection=True
 
 With ``CROSSORIGIN_SOAK_MISMATCHES=FILE``, every ``report_only_mismatch`` is appended to
 FILE as one line (the request's X-Request-Id, the mismatch and its code), and the
@@ -32,7 +33,7 @@ ALLOW_HEADERS = ["Content-Type", "X-Token"]
 REPORT_ONLY = {"origins": [*ALLOWED[:10], WILDCARD], "allow_headers": [*ALLOW_HEADERS, "X-Evil"]}
 
 
-def create_app(cors: bool, report_only: bool = False) -> Flask:
+def create_app(cors: bool, report_only: bool = False, csrf: bool = False) -> Flask:
     app = Flask(__name__)
 
     @app.route("/api/data", methods=["GET", "POST", "PUT"])
@@ -45,7 +46,9 @@ def create_app(cors: bool, report_only: bool = False) -> Flask:
         return "ok"
 
     if cors:
-        trial = {"report_only": REPORT_ONLY} if report_only else {}
+        trial: dict[str, Any] = {"report_only": REPORT_ONLY} if report_only else {}
+        if csrf:
+            trial["csrf_protection"] = True
         CORS(app, resources={"/api/*": {}}, origins=[*ALLOWED, WILDCARD],
              supports_credentials=True, allow_headers=ALLOW_HEADERS, max_age=600, **trial)
     if report_only and os.environ.get("CROSSORIGIN_SOAK_MISMATCHES"):
@@ -99,3 +102,4 @@ with_cors = create_app(cors=True)
 decorator_only = create_decorator_only_app()
 without_cors = create_app(cors=False)
 with_report_only = create_app(cors=True, report_only=True)
+with_csrf = create_app(cors=True, csrf=True)

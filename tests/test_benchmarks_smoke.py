@@ -26,6 +26,8 @@ TARGET_KEYS = {
     "adversarial_vs_preflight",
     "adversarial_memory",
     "decorator_vs_extension",
+    "csrf_safe_method",
+    "csrf_write",
 }
 
 
@@ -59,11 +61,17 @@ def test_every_scenario_for_every_contestant(doc):
         "decorator_preflight",
         "report_only",
         "report_only_mismatch",
+        "csrf_get",
+        "csrf_write",
+        "csrf_write_same_origin",
+        "csrf_write_refused",
     }
     assert expected <= names
     assert set(doc["scenarios"]) == names
+    variants = {s.name for s in scenarios.all_scenarios() if s.variant is not None}
     for name, scenario in doc["scenarios"].items():
-        assert set(scenario["contestants"]) == set(doc["contestants"]), name
+        extra = {scenarios.CSRF_VARIANT} if name in variants else set()
+        assert set(scenario["contestants"]) == set(doc["contestants"]) | extra, name
         for key, entry in scenario["contestants"].items():
             assert entry["problem"] is None, (name, key, entry["problem"])
             assert entry["median_us"] > 0 and entry["min_us"] > 0, (name, key)
@@ -138,6 +146,30 @@ def test_the_report_only_scenarios_try_a_report_only_policy_on_crossorigin_only(
             assert response.headers["Access-Control-Allow-Origin"] == scenario.origin
             mine = contestant.key == contestants.CROSSORIGIN
             assert len(sent) == (expected if mine else 0), (name, contestant.key)
+
+
+def test_the_csrf_scenarios_pair_the_same_app_with_and_without_the_option():
+    found = {s.name: s for s in scenarios.all_scenarios()}
+    [ours], _ = contestants.load((contestants.CROSSORIGIN,))
+    for name, status in (("csrf_write", 200), ("csrf_write_refused", 403),
+                         ("csrf_get", 200), ("csrf_write_same_origin", 200)):
+        scenario = found[name]
+        assert scenario.variant is not None
+        request = scenario.request
+        plain, protected = scenario.build(ours), scenario.variant(ours)
+        responses = [app.test_client().open(request.path, method=request.method,
+                                            headers=dict(request.headers))
+                     for app in (plain, protected)]
+        assert [r.status_code for r in responses] == [200, status], name
+
+
+def test_the_csrf_figures_are_reported(doc):
+    for name in ("csrf_get", "csrf_write"):
+        entry = doc["scenarios"][name]["contestants"][scenarios.CSRF_VARIANT]
+        for field in ("extra_us", "hooks_extra_us", "hooks_extra_q1_us", "hooks_extra_q3_us"):
+            assert isinstance(entry[field], float), (name, field)
+    assert "csrf_protection=True" in report.format_text(doc)
+    assert "csrf_protection=True" in report.format_rst(doc)
 
 
 def test_the_baseline_comparison_runs(capsys):

@@ -18,6 +18,7 @@ from flask.cli import FlaskGroup
 
 from flask_crossorigin import CORS, ConfigurationWarning, cross_origin
 from flask_crossorigin.cli import WARNINGS, check_request, lint_policy, route_rows
+from flask_crossorigin.cli.lint import SUGGESTIONS
 from flask_crossorigin.extension import EXTENSION_KEY
 from flask_crossorigin.reasons import REASONS, VERDICTS, Refusal, Verdict
 
@@ -432,15 +433,21 @@ def test_reason_templates_do_not_collide() -> None:
 def test_lint_passes_a_careful_configuration() -> None:
     result = run(api_app(), "lint")
     assert result.exit_code == 0
-    assert result.output == "no warnings (4 policies checked)\n"
+    # A suggestion is no warning: /api/private/* is credentialed, its routes only read.
+    assert result.output.splitlines() == [
+        "suggestion: resources['/api/private/*']: " + SUGGESTIONS["credentials-csrf"],
+        "no warnings (4 policies checked)",
+    ]
 
 
 @pytest.mark.parametrize(
     ("options", "code", "details"),
     [
-        ({"origins": ["https://*.example.com"], "supports_credentials": True},
+        ({"origins": ["https://*.example.com"], "supports_credentials": True,
+          "csrf_protection": True},
          "credentials-wildcard", {"entry": "'https://*.example.com'"}),
-        ({"origins": [r"https://app\d\.example\.com"], "supports_credentials": True},
+        ({"origins": [r"https://app\d\.example\.com"], "supports_credentials": True,
+          "csrf_protection": "report-only"},
          "credentials-regex", {"entry": r"'https://app\d\.example\.com'"}),
         ({"allow_private_network": True}, "private-network", {}),
         ({"origins": [r"https?://.*"]}, "regex-open",

@@ -50,7 +50,7 @@ def test_nothing_wraps_the_wsgi_app() -> None:
     CORS(app)
     assert app.wsgi_app == original
     state = app.extensions["crossorigin"]
-    assert app.before_request_funcs[None][0] == state.answer_preflight
+    assert app.before_request_funcs[None][0] == state.first_hook
     assert app.after_request_funcs[None][0] == state.add_response_headers  # runs last
 
 

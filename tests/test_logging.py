@@ -73,6 +73,7 @@ def test_nothing_is_formatted_when_debug_is_off(
 def test_escape_and_every_reason_formats() -> None:
     assert escape("a\r\nb\x00é") == "a\\r\\nb\\x00\\xe9"
     details = dict(origin="o", policy="p", error="E", method="m", allowed="a",
-                   headers="h", limit="l", length=1, count=2, suffix="s", wildcard="w")
+                   headers="h", limit="l", length=1, count=2, suffix="s", wildcard="w",
+                   site="x", how="h", cause="")
     for code in REASONS:
         assert Refusal(code, **details).message

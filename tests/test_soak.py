@@ -339,6 +339,95 @@ def check_mismatches(expected: dict[str, str], recorded: str, server_output: str
     assert "Traceback" not in server_output
 
 
+SITES = [None, None, "same-origin", "none", "same-site", "cross-site", "cross-site",
+         "Cross-Site", "cross-site, same-origin", "x" * 40]
+
+
+def write_expected(site: str | None, origin: str | None, own: str) -> bool:
+    """Whether csrf_protection lets this POST through (the algorithm, for this app)."""
+    if site is None:
+        return origin is None or origin == own or origin in GRANTED
+    if site in ("same-origin", "none"):
+        return True
+    well_formed = site.islower() and "," not in site and len(site) <= 32
+    return well_formed and origin in GRANTED
+
+
+def write_client(port: int, count: int, seed: int, total: Tally) -> None:
+    rng = random.Random(seed)
+    own = f"http://127.0.0.1:{port}"  # the Host this client sends
+    tally = Tally()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    for n in range(count):
+        request_id = f"w{seed}-{n}"
+        site = rng.choice(SITES)
+        roll = rng.random()
+        origin = (None if roll < 0.1 else own if roll < 0.2 else rng.choice(GRANTED)
+                  if roll < 0.6 else rng.choice(REFUSED))
+        method = "POST" if rng.random() < 0.8 else "GET"
+        sent = {"X-Request-Id": request_id, "Content-Type": "text/plain"}
+        if site is not None:
+            sent["Sec-Fetch-Site"] = site
+        if origin is not None:
+            sent["Origin"] = origin
+        passes = method == "GET" or write_expected(site, origin, own)
+        tally.requests += 1
+        tally.kinds[f"{method} {'passes' if passes else 'refused'}"] += 1
+        try:
+            connection.request(method, "/api/data", body=b"x" if method == "POST" else None,
+                               headers=sent)
+            response = connection.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            tally.errors += 1
+            tally.samples.append(f"{method} {site!r} {origin!r}: {type(error).__name__}")
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            continue
+        acao = response.headers.get_all("Access-Control-Allow-Origin") or []
+        problem = None
+        if response.status >= 500:
+            tally.errors += 1
+            problem = f"status {response.status}"
+        elif not passes:
+            if response.status != 403 or acao or data:
+                problem = f"not refused: {response.status} {acao} {data[:40]!r}"
+        elif response.status != 200 or json.loads(data)["id"] != request_id:
+            problem = f"refused or another request's answer: {response.status}"
+        elif origin in GRANTED and acao != [origin]:
+            problem = f"no grant for {origin!r}: {acao}"
+        if problem is not None:
+            tally.wrong += 1
+            tally.samples.append(f"{method} {site!r} {origin!r}: {problem}")
+    connection.close()
+    total.add(tally)
+
+
+def test_csrf_protection_under_gunicorn(request: pytest.FixtureRequest) -> None:
+    """Writes from many threads and both workers: each refused or let through by its own
+    Sec-Fetch-Site and Origin (the flag and the write checks are worked out on first use,
+    by whichever thread comes first)."""
+    requests = max(REQUESTS // 4, CLIENT_THREADS * 50)
+    total = Tally()
+    with serve("with_csrf") as port:
+        per_thread = requests // CLIENT_THREADS
+        threads = [threading.Thread(target=write_client, args=(port, per_thread, seed, total))
+                   for seed in range(CLIENT_THREADS)]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        rate = total.requests / (time.perf_counter() - start)
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(total.kinds.items()))
+    report(request, [f"csrf_protection under gunicorn: {total.requests:,} requests ({kinds}): "
+                     f"{rate:,.0f} req/s, {total.wrong} wrong, {total.errors} errors"])
+    assert total.errors == 0 and total.wrong == 0, total.samples
+    assert total.kinds["POST refused"] > requests // 5
+    assert total.kinds["POST passes"] > requests // 5
+    assert "Traceback" not in serve.last_output  # type: ignore[attr-defined]
+
+
 def test_check_catches_a_wrong_answer() -> None:
     """The checker is not vacuous: a grant for a refused origin is reported."""
 

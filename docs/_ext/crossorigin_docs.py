@@ -38,6 +38,11 @@ def python_literal(value: Any) -> str:
     return repr(value)
 
 
+#: The user-guide page of the options that have one, linked from their reference entry.
+GUIDES = {"csrf_protection": "csrf", "report_only": "tightening",
+          "report_only_interval": "tightening"}
+
+
 def applies_to(option: Option) -> str:
     if option.extension_only:
         return "``CORS()``, ``init_app()`` and ``app.config`` (not ``@cross_origin``)"
@@ -72,6 +77,7 @@ class OptionsDirective(SphinxDirective):
                 f"   :Type: ``{option.type}``",
                 f"   :Default: ``{python_literal(option.default)}``",
                 f"   :Set in: {applies_to(option)}",
+                *([f"   :Guide: :doc:`{GUIDES[option.name]}`"] if option.name in GUIDES else []),
                 "",
                 f"   {escape(option.help)}",
                 "",

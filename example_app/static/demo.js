@@ -7,6 +7,7 @@ const API = CONFIG.apiOrigin;
 const FROM_TENANT = { origin: CONFIG.tenantOrigin, label: CONFIG.tenantOrigin };
 const FROM_UNTRUSTED = { origin: CONFIG.untrustedOrigin, label: CONFIG.untrustedOrigin };
 const FROM_SANDBOX = { origin: CONFIG.pageOrigin, sandboxed: true, label: "a sandboxed iframe (Origin: null)" };
+const FROM_API = { origin: API, label: `the API's own origin ${API}` };
 
 // ---- running a request, here or inside an iframe on another origin ----------------------
 
@@ -83,12 +84,21 @@ function openFrame(from) {
   return frames.get(key);
 }
 
-async function fetchFrom(from, url, init) {
+function fetchFrom(from, url, init) {
+  return askFrame(from, { type: "run", url, init });
+}
+
+// A real HTML form POST from a frame on that origin (its answer stays in the frame).
+function formFrom(from, path, fields) {
+  return askFrame(from, { type: "form", url: API + path, fields });
+}
+
+async function askFrame(from, message) {
   const iframe = await openFrame(from);
   const id = ++lastMessageId;
   const answered = new Promise((resolve) => {
     pendingResults.set(id, { source: iframe.contentWindow, resolve });
-    iframe.contentWindow.postMessage({ type: "run", id, url, init }, "*");
+    iframe.contentWindow.postMessage({ ...message, id }, "*");
   });
   try {
     return await withinRealTime(answered, 15, `the frame at ${from.origin} did not answer`);
@@ -124,6 +134,46 @@ async function reportOnlyRow(from) {
   result.reported = (await reportedFor("/catalog/items", origin)).slice(before);
   return result;
 }
+
+// A write to a /bank endpoint, judged by what the server saw: the status it answered,
+// what Chromium sent (Sec-Fetch-Site, Origin), and whether the view ran. A form POST or a
+// no-cors fetch never lets the page read the answer, so the server's word is the outcome:
+// "blocked" when it refused the write before the view, "allowed" when the view ran.
+async function writeRow(path, send) {
+  const before = await serverSaw(path);
+  const result = await send();
+  const after = await serverSaw(path);
+  const sent = after.sent.slice(before.sent.length);
+  const ran = after.view_runs - before.view_runs;
+  const last = sent[sent.length - 1] || {};
+  return {
+    ...result,
+    outcome: sent.length === 1 && last.status === 403 && ran === 0 ? "blocked" : (ran === 1 ? "allowed" : "error"),
+    error: result.error || `the server saw ${sent.length} request(s) and ran the view ${ran} time(s)`,
+    status: last.status,
+    sent,
+    ran,
+    body: result.body,
+    text: result.body === undefined || result.status === 0 || (last.status === 403 && ran === 0)
+      ? `HTTP ${last.status} from the server${ran === 0 ? ", before the view" : ""} (the page cannot read the answer)`
+      : undefined,
+  };
+}
+
+const sentNote = (r) => {
+  const last = r.sent[r.sent.length - 1] || {};
+  return `server answered ${last.status}, the view ran ${r.ran} time(s); Chromium sent Sec-Fetch-Site: ${last.fetch_site}, Origin: ${last.origin}`;
+};
+
+const sentFrom = (site, origin) => (r) => {
+  const last = r.sent[r.sent.length - 1] || {};
+  return last.fetch_site === site && last.origin === origin
+    ? null : `expected Sec-Fetch-Site: ${site} and Origin: ${origin}, got ${last.fetch_site} and ${last.origin}`;
+};
+
+const textPost = (extra = {}) => ({
+  method: "POST", credentials: "include", headers: { "Content-Type": "text/plain" }, body: "amount=1000", ...extra,
+});
 
 const nonce = () => Math.random().toString(36).slice(2, 10);
 const jsonPut = (body, extraHeaders = {}) => ({
@@ -346,6 +396,71 @@ const SCENARIOS = [
     check: (r) => (r.reported.length === 0 ? null : `unexpected report ${JSON.stringify(r.reported)}`),
     note: () => "nothing reported",
   },
+  {
+    title: "Cross-site form POST to a protected endpoint",
+    request: "<form method=post action=/bank/transfer>",
+    from: FROM_UNTRUSTED,
+    expect: "blocked",
+    why: "A form submission is not a CORS request: no preflight, and CORS would only hide the answer. csrf_protection=True on /bank/* refuses the write (403) before the view runs: Sec-Fetch-Site is cross-site and this origin is not trusted.",
+    run: () => writeRow("/bank/transfer", () => formFrom(FROM_UNTRUSTED, "/bank/transfer", { to: "mallory", amount: "1000" })),
+    check: sentFrom("cross-site", CONFIG.untrustedOrigin),
+    note: sentNote,
+  },
+  {
+    title: "Cross-site text/plain fetch POST (no-cors)",
+    request: "POST /bank/transfer, mode: 'no-cors', Content-Type: text/plain",
+    from: FROM_UNTRUSTED,
+    expect: "blocked",
+    why: "text/plain is a CORS-safelisted content type: sent without a preflight, with cookies. Refused with 403 before the view; the page gets an opaque answer either way.",
+    run: () => writeRow("/bank/transfer", () => call("/bank/transfer", textPost({ mode: "no-cors" }), FROM_UNTRUSTED)),
+    check: sentFrom("cross-site", CONFIG.untrustedOrigin),
+    note: sentNote,
+  },
+  {
+    title: "A tenant subdomain writes where it may not",
+    request: "POST /bank/transfer, mode: 'no-cors', Content-Type: text/plain",
+    from: FROM_TENANT,
+    expect: "blocked",
+    why: `${CONFIG.tenantPattern} may read /tenants/*, but /bank/* trusts only this page's origin, so its write is refused. (To Chromium every name under localhost is a site of its own: this one is cross-site.)`,
+    run: () => writeRow("/bank/transfer", () => call("/bank/transfer", textPost({ mode: "no-cors" }), FROM_TENANT)),
+    check: sentFrom("cross-site", CONFIG.tenantOrigin),
+    note: sentNote,
+  },
+  {
+    title: "The API's own page posts a form",
+    request: "<form method=post action=/bank/transfer>",
+    from: FROM_API,
+    expect: "allowed",
+    why: "Sec-Fetch-Site: same-origin always passes: the API's own pages write as before.",
+    run: () => writeRow("/bank/transfer", () => formFrom(FROM_API, "/bank/transfer", { to: "alice", amount: "5" })),
+    check: sentFrom("same-origin", API),
+    note: sentNote,
+  },
+  {
+    title: "The trusted page writes (credentialed fetch POST)",
+    request: "POST /bank/transfer, credentials: 'include', Content-Type: text/plain",
+    expect: "allowed",
+    why: `This page's origin is in the /bank/* origins, so it is trusted to write as well as to read (supports_credentials=True).`,
+    run: () => writeRow("/bank/transfer", () => call("/bank/transfer", textPost())),
+    check: (r) => sentFrom("same-site", CONFIG.pageOrigin)(r) || (r.body && r.body.transferred ? null : "the page could not read the answer"),
+    note: sentNote,
+  },
+  {
+    title: "Report-only protection: the write goes through, and is reported",
+    request: "POST /bank/feedback, mode: 'no-cors', Content-Type: text/plain",
+    from: FROM_UNTRUSTED,
+    expect: "allowed",
+    why: `/bank/feedback has csrf_protection="report-only": the view runs as without protection, and the API reports (and logs at INFO) that protection would refuse this write.`,
+    run: async () => {
+      const before = (await reportedFor("/bank/feedback", CONFIG.untrustedOrigin)).length;
+      const result = await writeRow("/bank/feedback", () => call("/bank/feedback", textPost({ mode: "no-cors" }), FROM_UNTRUSTED));
+      result.reported = (await reportedFor("/bank/feedback", CONFIG.untrustedOrigin)).slice(before);
+      return result;
+    },
+    check: (r) => (r.reported.length === 1 && r.reported[0].code === "write-untrusted" && r.status === 200
+      ? null : `expected one write-untrusted report, got ${JSON.stringify(r.reported)}`),
+    note: (r) => `${sentNote(r)}; reported: ${r.reported[0].mismatch} (${r.reported[0].code})`,
+  },
 ];
 
 // ---- the table --------------------------------------------------------------------------
@@ -360,6 +475,7 @@ function el(tag, attrs = {}, ...children) {
 const badge = (outcome) => el("span", { className: `badge ${outcome}`, textContent: outcome });
 
 function describe(result) {
+  if (result.text) return result.text;
   if (result.outcome === "blocked") return `${result.error} (the browser hid the response)`;
   if (result.outcome !== "allowed") return String(result.error || `outcome: ${result.outcome}`);
   let body = typeof result.body === "string" ? result.body : JSON.stringify(result.body);

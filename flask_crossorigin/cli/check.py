@@ -12,14 +12,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, cast
 
 import click
 from flask import Flask, Request, has_request_context, request
 from flask.cli import with_appcontext
+from publicsuffixlist import PublicSuffixList
 from werkzeug.datastructures import Headers
 
 from ..extension import EXTENSION_KEY, POLICY_KEY, _redirect_rule
+from ..origins import parse_request_origin
 from ..policy import ACAC, ACAH, ACAM, ACAO, Policy
 from ..reasons import Verdict
 from ..response_headers import WITHHELD_KEY
@@ -82,6 +85,24 @@ class CheckResult:
     #: Why, in the words of the log; and the report-only policy's name.
     report_only_reason: str | None = None
     report_only_policy: str | None = None
+    #: What ``csrf_protection`` decides for the request, when a write check applies:
+    #: with the ``Sec-Fetch-Site`` given (or the one a current browser sends), then
+    #: without it (older browsers, other clients).
+    writes: list[WriteVerdict] = field(default_factory=list)
+
+
+@dataclass
+class WriteVerdict:
+    """What the first hook's write check decides for one set of request headers."""
+
+    #: ``"Sec-Fetch-Site: cross-site"`` or ``"without Sec-Fetch-Site"``, and why that one.
+    label: str
+    #: ``"passes"``, ``"refused"`` (403, the view does not run) or ``"would be refused"``
+    #: (``csrf_protection='report-only'``: reported, the request goes on).
+    verdict: str
+    #: The refusal's text, as the log shows it (``None`` when it passes).
+    reason: str | None
+    policy: str
 
 
 def normalize_method(method: str) -> str:
@@ -126,10 +147,15 @@ def check_request(
     OPTIONS, or with ``send``; otherwise the extension only adds its headers to an
     empty answer (a view that changes data is not run by a check).
     """
+    # The views checked as at the first request: the after_request hook check runs
+    # directly adds nothing while they are not (a failed check is the response's error).
+    state_of(app)._check_views_once()
     method = normalize_method(method)
     parsed = [parse_header(spec) for spec in headers]
+    # Sec-Fetch-* are set by the browser, never by the page: they need no preflight.
     unsafe = sorted(
-        {name.lower() for name, value in parsed if not is_safelisted_header(name, value)}
+        {name.lower() for name, value in parsed
+         if not is_safelisted_header(name, value) and not _is_fetch_metadata(name)}
     )
     needs_preflight = method not in SAFELISTED_METHODS or bool(unsafe)
     notes: list[str] = []
@@ -192,7 +218,81 @@ def check_request(
         notes=notes,
     )
     _report_only_verdict(result)
+    result.writes = write_verdicts(app, path, origin, method, parsed)
+    refused = next((w for w in result.writes[:1] if w.verdict == "refused"), None)
+    if refused is not None and result.allowed:
+        # The server answers 403 before the view, without CORS headers: nothing to read.
+        result.allowed, result.reason, result.policy = False, refused.reason or "", refused.policy
+        if not result.exchanges[-1].view_run:
+            result.notes.append(
+                "csrf_protection refuses this write with 403 before the app's hooks and the "
+                "view run; the response below is what the extension adds otherwise")
     return result
+
+
+def _is_fetch_metadata(name: str) -> bool:
+    return name.lower().startswith("sec-fetch-")
+
+
+def write_verdicts(
+    app: Flask, path: str, origin: str, method: str, parsed: list[tuple[str, str | None]]
+) -> list[WriteVerdict]:
+    """What ``csrf_protection`` decides, asked of the code the first hook runs: with the
+    ``Sec-Fetch-Site`` given (or the one a current browser sends), then without any.
+    Nothing for GET, HEAD and OPTIONS, which are never refused."""
+    if method.upper() in _SAFE_METHODS:
+        return []
+    given = next((value for name, value in parsed
+                  if name.lower() == "sec-fetch-site" and value is not None), None)
+    others = [(name, value if value is not None else _placeholder(name))
+              for name, value in parsed if not _is_fetch_metadata(name)]
+    with app.test_request_context(path, method=method) as ctx:
+        target = ctx.request.host_url.rstrip("/")
+    site = given if given is not None else browser_fetch_site(origin, target)
+    how = "as given" if given is not None else f"as a current browser sends it to {target}"
+    cases = [(f"Sec-Fetch-Site: {site} ({how})", site),
+             ("without Sec-Fetch-Site (older browsers, other clients)", None)]
+    verdicts = []
+    state = state_of(app)
+    for label, value in cases:
+        headers = [("Origin", origin), *others]
+        if value is not None:
+            headers.append(("Sec-Fetch-Site", value))
+        with app.test_request_context(path, method=method, headers=headers) as ctx:
+            decided = state.judge_write(ctx.request)
+        if decided is None:
+            return []  # no write check applies to this route
+        policy, check, refusal = decided
+        verdict = "passes" if refusal is None else (
+            "refused" if check.enforce else "would be refused")
+        verdicts.append(WriteVerdict(label, verdict, refusal.message if refusal else None,
+                                     policy.name))
+    return verdicts
+
+
+def browser_fetch_site(origin: str, target: str) -> str:
+    """The ``Sec-Fetch-Site`` a browser sends from a page on ``origin`` to ``target``
+    (an origin): same-origin, same-site (same scheme and registrable domain), or
+    cross-site."""
+    if origin == target:
+        return "same-origin"
+    page, server = parse_request_origin(origin), parse_request_origin(target)
+    if page is None or server is None or page.scheme != server.scheme:
+        return "cross-site"
+    return "same-site" if _site(page.host) == _site(server.host) else "cross-site"
+
+
+def _site(host: str) -> str:
+    if host.startswith("[") or re.fullmatch(r"[0-9.]+", host):
+        return host  # an IP address is a site of its own
+    # Names under a suffix the list does not know (localhost, test) are sites one label
+    # below it, as browsers treat them.
+    return _sites().privatesuffix(host) or host
+
+
+@lru_cache(maxsize=1)
+def _sites() -> PublicSuffixList:
+    return PublicSuffixList(accept_unknown=True)
 
 
 def _report_only_verdict(result: CheckResult) -> None:
@@ -429,6 +529,11 @@ def render_check(result: CheckResult) -> Iterator[str]:
     """The report ``flask cors check`` prints."""
     yield f"{'allowed' if result.allowed else 'blocked'}: {result.reason}"
     yield f"policy: {result.policy or '(none)'}"
+    for write in result.writes:
+        line = f"csrf_protection: {write.label}: {write.verdict}"
+        if write.verdict == "refused":
+            line += " (403, the view does not run)"
+        yield line + (f": {write.reason}" if write.reason else "")
     if result.report_only is not None:
         yield f"report-only: {result.report_only}: {result.report_only_reason}"
         yield f"report-only policy: {result.report_only_policy}"

@@ -20,7 +20,9 @@ def current_state() -> CrossOriginState:
     """The CORS state of the app the command runs for, every ``@cross_origin`` view's
     policy compiled: a configuration error ends the command before it reports anything."""
     state = state_of(current_flask_app())
-    state.check_views()
+    # As at the app's first request: every view is registered by now, and the hooks
+    # the commands call rely on the views being checked.
+    state._check_views_once()
     return state
 
 

@@ -8,13 +8,14 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from ..extension import EXTENSION_KEY, CrossOriginState
+from ..extension import EXTENSION_KEY, CrossOriginState, blueprints_of
 from ..options import ignored_config_keys
 from ..origins import _UNESCAPED_DOT  # the same test as the warning at start-up
 from ..policy import Policy
 from ..views import UNREACHABLE_PREFLIGHTS, ViewPolicy, ViewSpecs, views_of
 from . import status
 from .context import current_state
+from .routes import csrf_mode
 
 #: Preflight-cache caps per engine, in seconds: what a ``max_age`` turns into.
 MAX_AGE_CAPS = {"WebKit": 600, "Chromium": 7200, "Firefox": 86400}
@@ -66,6 +67,14 @@ WARNINGS: dict[str, str] = {
         "report-only policy reports the requests its origins, methods and allow_headers "
         "would decide otherwise, and what it sets beside them is only seen once enforced"
     ),
+    "credentials-writes-unprotected": (
+        "supports_credentials=True with csrf_protection=False, on routes that accept "
+        "{methods} ({routes}): any site can make a signed-in user's browser send those "
+        "writes with their cookies (a form, a text/plain fetch), and the view runs before "
+        "CORS decides anything; set csrf_protection='report-only', read the reports, then "
+        "True (see 'Cross-origin writes (CSRF)'), or exempt a route that must accept "
+        "other sites' posts with csrf_protection=False on its own resource entry"
+    ),
     "regex-open": (
         "the origin regex {entry} allows origins on domains anyone can register (such as "
         "{probe}), so it grants what '*' grants; write '*' if that is meant, or anchor it "
@@ -77,6 +86,48 @@ WARNINGS: dict[str, str] = {
     ),
 }
 
+
+
+#: What ``flask cors lint`` suggests: printed after the warnings, not counted in them.
+SUGGESTIONS: dict[str, str] = {
+    "credentials-csrf": (
+        "supports_credentials=True without csrf_protection: its routes accept no writes "
+        "today, but CORS never stops a cross-origin write; csrf_protection=True refuses "
+        "them before the view, should one be added"
+    ),
+}
+
+#: Methods that never change state: csrf_protection never refuses them.
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def write_warnings(state: CrossOriginState) -> tuple[list[str], list[str]]:
+    """Credentialed policies whose writes are not checked: a warning for those that serve
+    routes with methods that change state, a suggestion for the others."""
+    writes: dict[str, tuple[set[str], list[str]]] = {}
+    for rule in sorted(state.app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
+        blueprints = blueprints_of(rule.endpoint)
+        # Per method: a class-based view may decorate some of its methods only.
+        for method in sorted(rule.methods or ()):
+            policy, _ = state.explain(rule.rule, rule.endpoint, blueprints, method)
+            if policy is None or not policy.credentials:
+                continue
+            if csrf_mode(state, rule, rule.rule, method):
+                continue  # checked (or reported, report-only)
+            methods, routes = writes.setdefault(policy.name, (set(), []))
+            if method in _SAFE:
+                continue
+            methods.add(method)
+            if rule.rule not in routes:
+                routes.append(rule.rule)
+    warnings, suggestions = [], []
+    for name, (methods, routes) in writes.items():
+        if routes:
+            warnings.append(f"{name}: " + WARNINGS["credentials-writes-unprotected"].format(
+                methods=", ".join(sorted(methods)), routes=", ".join(routes)))
+        else:
+            suggestions.append(f"{name}: {SUGGESTIONS['credentials-csrf']}")
+    return warnings, suggestions
 
 
 def app_policies(state: CrossOriginState) -> list[Policy]:
@@ -201,8 +252,12 @@ def lint_command() -> None:
     found += [warning for policy in policies for warning in lint_policy(policy)]
     found += unanswered_preflight_warnings(state.app)
     found += decorator_hook_warnings(state.app)
+    unprotected, suggestions = write_warnings(state)
+    found += unprotected
     for warning in found:
         click.echo(warning)
+    for suggestion in suggestions:
+        click.echo(f"suggestion: {suggestion}")
     count = len(policies)
     checked = f"{count} polic{'ies' if count != 1 else 'y'} checked"
     if found:

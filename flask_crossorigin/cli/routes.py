@@ -12,6 +12,7 @@ from typing import Any
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from werkzeug.routing import Rule
 
 from ..extension import CrossOriginState, PolicySource, blueprints_of
 from ..policy import Policy
@@ -50,8 +51,18 @@ def route_rows(app: Flask) -> list[dict[str, Any]]:
                 and _may_vary(state, path, blueprints, source),
                 **_policy_fields(policy),
                 "report_only": _report_only_fields(policy),
+                "csrf_protection": csrf_mode(state, rule, path, methods[0] if methods else None),
             })
     return rows
+
+
+def csrf_mode(
+    state: CrossOriginState, rule: Rule, path: str, method: str | None = None
+) -> bool | str:
+    """The ``csrf_protection`` the first hook applies to ``method`` writes to ``path``
+    through ``rule`` (a decorator that leaves it unset takes its path's value)."""
+    found = state.writes_of_rule(rule, path, method)
+    return found[1].mode if found is not None else False
 
 
 def _report_only_fields(policy: Policy | None) -> dict[str, Any] | None:
@@ -169,9 +180,12 @@ def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tupl
     """
     head: tuple[str, ...] = ("Rule", "Methods", "Policy", "Origins", "Allow-Methods",
                              "Allow-Headers", "Credentials", "Max-Age", "Exposes")
-    # The report-only column only while some route has a report-only policy.
+    # The report-only column only while some route has a report-only policy; the CSRF
+    # column while some route has csrf_protection.
     trials = any(row["report_only"] is not None for row in rows)
     head += ("Report-Only",) if trials else ()
+    writes = any(row["csrf_protection"] is not False for row in rows)
+    head += ("CSRF",) if writes else ()
     table: list[tuple[str, ...]] = [(("Host",) if host_matching else ()) + head]
     for row in rows:
         has_policy = row["policy"] is not None
@@ -185,9 +199,18 @@ def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tupl
             ("yes" if row["credentials"] else "no") if has_policy else "-",
             str(row["max_age"]) if row["max_age"] is not None else "-",
             ", ".join(row["expose_headers"]) or "-",
-        ) + ((_report_only_cell(row["report_only"]),) if trials else ())
+        ) + ((_report_only_cell(row["report_only"]),) if trials else ()) + (
+            (_csrf_cell(row),) if writes else ())
         table.append(((row["host"] or "-",) if host_matching else ()) + cells)
     return table
+
+
+def _csrf_cell(row: dict[str, Any]) -> str:
+    """Whether the route's writes are checked: 'on', 'report-only', 'off' ('-': no policy)."""
+    mode = row["csrf_protection"]
+    if row["policy"] is None:
+        return "-"
+    return "on" if mode is True else "off" if mode is False else str(mode)
 
 
 def _report_only_cell(trial: dict[str, Any] | None) -> str:

@@ -111,8 +111,23 @@ def test_demo_page_shows_every_row_as_expected(browser, demo_process):
         rf"would refuse request GET /catalog/items from {untrusted}, which "
         r"resources\['/catalog/\*'\] grants: the origin " + untrusted)
 
+    # The cross-origin write rows: refused before the view (the server log says so, and
+    # the view's own line never appears for them), and the report-only endpoint's line.
+    demo_process.wait_for(
+        rf"INFO in api: refused POST /bank/transfer from {untrusted} \(write-untrusted\): "
+        r"the view did not run")
+    demo_process.wait_for(
+        r"^INFO flask_crossorigin: report-only: resources\['/bank/feedback'\]\.csrf_protection "
+        rf"would refuse write POST /bank/feedback from {untrusted}, which "
+        r"resources\['/bank/feedback'\] lets through: Sec-Fetch-Site is 'cross-site'")
+    demo_process.wait_for(r"INFO in api: POST /bank/feedback ran \(Sec-Fetch-Site: cross-site")
+
     assert demo_process.stop() == 0
-    assert "Stopped." in "".join(demo_process.output)
+    output = "".join(demo_process.output)
+    assert "Stopped." in output
+    ran = [line for line in output.splitlines() if "POST /bank/transfer ran" in line]
+    assert len(ran) == 2, ran  # the API's own form and the trusted page; no other
+    assert all("Sec-Fetch-Site: same-" in line for line in ran), ran
 
 
 def test_demo_refuses_a_busy_port(demo_process):

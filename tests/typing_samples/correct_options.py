@@ -33,8 +33,10 @@ CORS(
     allow_private_network=False,
     report_only={"origins": ["https://app.example.com"], "methods": ("GET",)},
     report_only_interval=0.5,
+    csrf_protection="report-only",
     resources={
         r"/api/*": {"origins": "https://app.example.com", "max_age": 600},
+        "/hooks/*": {"csrf_protection": False},
         re.compile(r"/v[0-9]+/.*"): None,
         "/public/*": {"origins": "*", "supports_credentials": False, "report_only": None},
     },
@@ -48,7 +50,8 @@ view_options: CrossOriginOptions = {"supports_credentials": False}
 
 
 @app.route("/widget")
-@cross_origin(origins="https://app.example.com", report_only_interval=timedelta(seconds=30))
+@cross_origin(origins="https://app.example.com", report_only_interval=timedelta(seconds=30),
+              csrf_protection=True)
 def widget() -> str:
     return "widget"
 

@@ -17,6 +17,8 @@ CORS(app, report_only={"orgins": ["https://app.example.com"]})  # error: misspel
 CORS(app, report_only={"report_only_interval": 5})  # error: not a report-only option
 CORS(app, resources={"/api/*": {"send_wildcards": True}})  # error: misspelled, in resources
 CORS().init_app(app, allow_private_networks=True)  # error: misspelled option
+CORS(app, csrf_protection="report_only")  # error: not True, False or 'report-only'
+CORS(app, report_only={"csrf_protection": True})  # error: set beside report_only
 
 
 @app.route("/widget")
