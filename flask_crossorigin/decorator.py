@@ -15,6 +15,7 @@ from .extension import (
     EXTENSION_KEY,
     add_cors_headers,
     answer_preflight,
+    attach_origin_sources,
     decorator_policy,
     preflight_rule,
 )
@@ -54,6 +55,7 @@ class ViewPolicy:
                 self.name, [("app.config", config), ("@cross_origin()", self.options)]
             )
             self._per_app[app] = policy
+            attach_origin_sources(app, [policy])
         return policy
 
 

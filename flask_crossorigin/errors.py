@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +62,14 @@ def _framework_dirs() -> tuple[str, ...]:
 
 def warn_configuration(message: str) -> None:
     """Warn with :class:`ConfigurationWarning`, pointing at the user's line, not ours
-    (nor Flask's, Werkzeug's or click's)."""
+    (nor Flask's, Werkzeug's or click's).
+
+    Inside :func:`collected_warnings` (in this thread) the message is collected instead.
+    """
+    notes: list[str] | None = getattr(_collecting, "notes", None)
+    if notes is not None:
+        notes.append(message)
+        return
     skipped = _framework_dirs()
     level = 2  # 1 is this function, 2 its caller
     frame = sys._getframe(1)
@@ -67,3 +77,23 @@ def warn_configuration(message: str) -> None:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     warnings.warn(message, ConfigurationWarning, stacklevel=level)
+
+
+_collecting = threading.local()
+
+
+@contextmanager
+def collected_warnings() -> Iterator[list[str]]:
+    """Collect this thread's configuration warnings instead of emitting them.
+
+    Origins loaded at run time (see :mod:`flask_crossorigin.cached_origins`) are
+    compiled by the same code as static ones: what would be a warning at start-up
+    skips the entry there. Thread-local, unlike :func:`warnings.catch_warnings`.
+    """
+    outer = getattr(_collecting, "notes", None)
+    notes: list[str] = []
+    _collecting.notes = notes
+    try:
+        yield notes
+    finally:
+        _collecting.notes = outer

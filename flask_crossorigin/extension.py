@@ -153,6 +153,7 @@ class CrossOriginState:
         self.table = compile_resources(self.app.config, options, "")
         self._policies.clear()
         self.compile_views()
+        self.attach_origin_sources([policy for _, policy in self.table.entries])
 
     def add_blueprint(self, name: str, options: Mapping[str, Any]) -> None:
         if name in self.blueprint_tables:
@@ -164,6 +165,7 @@ class CrossOriginState:
             self.app.config, options, f"blueprint {name!r} ", app_resources=False
         )
         self._policies.clear()
+        self.attach_origin_sources([policy for _, policy in self.blueprint_tables[name].entries])
 
     def compile_views(self) -> None:
         """Compile the policies of ``@cross_origin`` views registered so far (fail early)."""
@@ -178,6 +180,10 @@ class CrossOriginState:
         policy = decorator_policy(self.app, endpoint)
         self._view_policies[endpoint] = policy
         return policy
+
+    def attach_origin_sources(self, policies: list[Policy]) -> None:
+        """First load of origins loaded at run time (``CachedOrigins``), in this app."""
+        attach_origin_sources(self.app, policies)
 
     # -- which policy applies ------------------------------------------------------------
 
@@ -304,6 +310,16 @@ class CrossOriginState:
 def _mark_unhandled(app: Flask, **_: Any) -> None:
     # got_request_exception: Flask is about to answer an unhandled exception (a 500).
     request.environ[UNHANDLED_KEY] = True
+
+
+def attach_origin_sources(app: Flask, policies: list[Policy]) -> None:
+    """Bind each run-time origin source of ``policies`` to ``app``: its first load."""
+    seen: set[int] = set()
+    for policy in policies:
+        for source in policy.origin_sources():
+            if id(source) not in seen:
+                seen.add(id(source))
+                source.attach(app)
 
 
 def blueprints_of(endpoint: str) -> list[str]:

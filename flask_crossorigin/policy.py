@@ -31,7 +31,14 @@ from .options import (
     merge_layers,
     unknown_option_problems,
 )
-from .origins import MatcherCache, OriginMatcher, parse_request_origin
+from .origins import (
+    AnyOriginMatcher,
+    LiveOriginMatcher,
+    MatcherCache,
+    OriginMatcher,
+    OriginSource,
+    parse_request_origin,
+)
 from .reasons import Refusal
 
 ACAO = "Access-Control-Allow-Origin"
@@ -72,7 +79,7 @@ class Decision:
 class Policy:
     """One immutable, compiled CORS policy. Safe to share between threads."""
 
-    def __init__(self, name: str, settings: dict[str, Any], origins: OriginMatcher) -> None:
+    def __init__(self, name: str, settings: dict[str, Any], origins: AnyOriginMatcher) -> None:
         #: Where the policy comes from, as people read it ("resources['/api/*']").
         self.name = name
         #: The validated options, for display (CLI, docs, debugging).
@@ -128,7 +135,10 @@ class Policy:
         self._wildcard_grant = Decision(
             ((ACAO, "*"),) + self._actual_static, self.actual_vary, None
         )
-        self._exact_grants = self._grants_for_listed_origins()
+        self._exact_grants = self.prepare_origins(origins)
+        if isinstance(origins, LiveOriginMatcher):
+            # Origins loaded at run time: each new set brings its own precomputed answers.
+            origins.follow(self)
         #: The report-only policy that shadows this one (``None``: none), tried on every
         #: request this one decides; it never changes a response (see ``report_only``).
         self.report_only: Policy | None = None
@@ -138,18 +148,28 @@ class Policy:
     def __repr__(self) -> str:
         return f"<Policy {self.name}>"
 
-    def _grants_for_listed_origins(self) -> dict[str, Decision]:
+    def prepare_origins(self, origins: AnyOriginMatcher | OriginMatcher) -> dict[str, Decision]:
         """The answer to each exactly listed origin, shared by every policy that
         lists the same origins with the same headers (resources usually do)."""
         key = ("grants", self._wildcard, self._actual_static, self.actual_vary)
-        grants = self.origins.derived.get(key)
+        grants = origins.derived.get(key)
         if grants is None:
-            grants = self.origins.derived[key] = {
+            grants = origins.derived[key] = {
                 origin: self._wildcard_grant if self._wildcard else Decision(
                     ((ACAO, origin),) + self._actual_static, self.actual_vary, None)
-                for origin in self.origins.exact
+                for origin in origins.exact
             }
         return grants  # type: ignore[return-value]
+
+    def origin_sources(self) -> list[OriginSource]:
+        """The run-time origin sources of this policy and its report-only policy."""
+        found = [policy.origins.source for policy in (self, self.report_only)
+                 if policy is not None and isinstance(policy.origins, LiveOriginMatcher)]
+        return found
+
+    def take_origins(self, prepared: object) -> None:
+        """Answer from a new set of run-time origins (see :class:`LiveOriginMatcher`)."""
+        self._exact_grants = prepared  # type: ignore[assignment]
 
     def actual(self, origin: str | None) -> Decision:
         """The headers for an actual (non-preflight) response to a request from ``origin``."""
