@@ -15,9 +15,9 @@ package does.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
+import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
 from .cached_origins import CachedOrigins, entry_problems
@@ -63,6 +63,8 @@ class RedisChannel:
         self._thread: threading.Thread | None = None
         self._stopped = False
         self._pubsub: Any = None
+        # Who published: an instance skips its own invalidations (it reloaded already).
+        self._token = uuid.uuid4().hex
 
     def client(self) -> redis_module.Redis:
         """This process's client (one made from the URL is made in each process)."""
@@ -84,7 +86,7 @@ class RedisChannel:
         return f"{where} channel {self.channel!r}"
 
     def publish(self) -> None:
-        self.client().publish(self.channel, _token())
+        self.client().publish(self.channel, self._token)
 
     def start(self, reload: Callable[[str], None]) -> None:
         if self._thread is not None:
@@ -100,6 +102,7 @@ class RedisChannel:
         self._thread = None
         self._pubsub = None
         self._made = None
+        self._token = uuid.uuid4().hex
 
     def close(self) -> None:
         self._stopped = True
@@ -130,7 +133,7 @@ class RedisChannel:
                             lost_at = None
                         delay = 0.05
                         reload("subscribed")
-                    elif message["type"] == "message" and _text(message["data"]) != _token():
+                    elif message["type"] == "message" and _text(message["data"]) != self._token:
                         reload("invalidated")
             except Exception as error:
                 if self._stopped:
@@ -145,11 +148,6 @@ class RedisChannel:
                 if pubsub is not None:
                     with contextlib.suppress(Exception):  # a dead connection
                         pubsub.close()
-
-
-def _token() -> str:
-    # Who published: a process skips its own invalidations (it reloaded already).
-    return f"{os.getpid()}"
 
 
 def _text(value: Any) -> str:
