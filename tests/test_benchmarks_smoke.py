@@ -25,6 +25,8 @@ TARGET_KEYS = {
     "adversarial_vs_preflight",
     "adversarial_memory",
     "decorator_vs_extension",
+    "cached_vs_static_granted",
+    "cached_vs_static_refused",
 }
 
 
@@ -56,6 +58,10 @@ def test_every_scenario_for_every_contestant(doc):
         "decorator_preflight",
         "report_only",
         "report_only_mismatch",
+        "origins_10000",
+        "origins_10000_refused",
+        "origins_cached_10000",
+        "origins_cached_10000_refused",
     }
     assert expected <= names
     assert set(doc["scenarios"]) == names
