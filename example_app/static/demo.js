@@ -6,6 +6,7 @@ const CONFIG = JSON.parse(document.getElementById("demo-config").textContent);
 const API = CONFIG.apiOrigin;
 const FROM_TENANT = { origin: CONFIG.tenantOrigin, label: CONFIG.tenantOrigin };
 const FROM_UNTRUSTED = { origin: CONFIG.untrustedOrigin, label: CONFIG.untrustedOrigin };
+const FROM_PARTNER = { origin: CONFIG.partnerOrigin, label: CONFIG.partnerOrigin };
 const FROM_SANDBOX = { origin: CONFIG.pageOrigin, sandboxed: true, label: "a sandboxed iframe (Origin: null)" };
 
 // ---- running a request, here or inside an iframe on another origin ----------------------
@@ -122,6 +123,27 @@ async function reportOnlyRow(from) {
   const before = (await reportedFor("/catalog/items", origin)).length;
   const result = await call("/catalog/items", {}, from);
   result.reported = (await reportedFor("/catalog/items", origin)).slice(before);
+  return result;
+}
+
+// The admin side of the partners table (from this page's origin, which /api/* trusts).
+async function partnersAdmin(action) {
+  const path = action === "add" ? "/api/admin/partners" : "/api/admin/partners/remove";
+  const result = await fetchHere(API + path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ origin: CONFIG.partnerOrigin }),
+  });
+  if (result.outcome !== "allowed" || result.status >= 400) {
+    throw new Error(`could not ${action} the partner: ${JSON.stringify(result.body || result.error)}`);
+  }
+  return result.body;
+}
+
+async function partnerRow(action) {
+  const admin = await partnersAdmin(action);
+  const result = await call("/partners/catalog", {}, FROM_PARTNER);
+  result.admin = admin;
   return result;
 }
 
@@ -345,6 +367,34 @@ const SCENARIOS = [
     run: () => reportOnlyRow(null),
     check: (r) => (r.reported.length === 0 ? null : `unexpected report ${JSON.stringify(r.reported)}`),
     note: () => "nothing reported",
+  },
+  {
+    title: "Origins from a database: a partner not in the table",
+    request: "GET /partners/catalog",
+    from: FROM_PARTNER,
+    expect: "blocked",
+    why: "/partners/* trusts the origins of a table, loaded by CachedOrigins (SQLite here, or a Redis set); this origin is not in it.",
+    run: () => partnerRow("remove"),
+  },
+  {
+    title: "An admin adds the partner at run time",
+    request: "POST /api/admin/partners, then GET /partners/catalog",
+    from: FROM_PARTNER,
+    expect: "allowed",
+    why: "Adding the row calls invalidate(): the API reloads the set now (with Redis, every process reloads within a second), no restart.",
+    run: () => partnerRow("add"),
+    check: (r) => (r.body && r.body.catalog ? null : "no catalog in the body"),
+    note: (r) => `trusted from now on; answered by process ${r.body.worker}`,
+  },
+  {
+    title: "…and removes it: refused at once",
+    request: "POST /api/admin/partners/remove, then GET /partners/catalog",
+    from: FROM_PARTNER,
+    expect: "blocked",
+    why: "Removing the row invalidates the cached set too: a removed partner is never trusted for longer than the reload takes.",
+    run: () => partnerRow("remove"),
+    check: (r) => (r.admin && r.admin.removed ? null : "the partner was not in the table"),
+    note: () => "removed from the table and refused",
   },
 ];
 
