@@ -294,7 +294,7 @@ class ClosedOriginMatcher(OriginMatcher):
         self.reason = reason
 
     def check(self, origin: str, policy_name: str) -> Refusal | None:
-        return Refusal("origins-closed", origin=origin, policy=policy_name, why=self.reason)
+        return Refusal("origins-closed", origin=origin, policy=policy_name, error=self.reason)
 
 
 #: What a policy matches origins with: a static matcher, or a live one.

@@ -30,7 +30,7 @@ REASONS: dict[str, str] = {
         "the origins callable of {policy} raised {error}; the origin {origin} was refused"
     ),
     "origins-closed": (
-        "the origins of {policy} are closed: {why}; every cross-origin request is refused "
+        "the origins of {policy} are closed: {error}; every cross-origin request is refused "
         "until a load succeeds (the origin {origin} was refused)"
     ),
     "method-malformed": (
