@@ -40,11 +40,12 @@ DEFAULT_METHODS = ("GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE")
 
 OPTIONS: tuple[Option, ...] = (
     Option(
-        "origins", "*", "str | re.Pattern | callable | list of these",
+        "origins", "*", "str | re.Pattern | callable | list of these | CachedOrigins",
         "Origins allowed to read responses: '*' (any origin, never with credentials), "
         "exact origins ('https://app.example.com'), wildcard subdomains "
         "('https://*.example.com'), regexes matched against the whole origin, or callables "
-        "origin -> bool. 'null' is allowed only when listed.",
+        "origin -> bool. 'null' is allowed only when listed. A CachedOrigins or "
+        "RedisOrigins (the whole value) loads them at run time, off the request path.",
     ),
     Option(
         "methods", DEFAULT_METHODS, "str | list of str",
