@@ -1,39 +1,28 @@
-"""``flask cors``: which policy applies where, what a request gets and why, risky settings.
+"""``flask cors check``: what a browser makes of one cross-origin request, and why.
 
-The group is declared under the ``flask.commands`` entry point (Flask's CLI plugin
-convention), so ``flask --app APP cors`` exists for every app, including apps
-that only use ``@cross_origin``:
-
-* ``routes`` lists every URL rule with its policy and where the policy comes from;
-* ``check`` sends a request through the app (routing, hooks, the extension's hooks) with
-  Flask's test client and judges the response the way a browser does;
-* ``lint`` warns about valid but risky policies.
-
-``check`` never re-implements a decision: the headers are the app's, and the
-reason is the refusal the extension reports (via
-:data:`~flask_crossorigin.signals.request_refused`), the same text as in the log.
+The request goes through the app (routing, hooks, the extension's hooks) with
+Flask's test client and the response is judged the way a browser does. ``check``
+never re-implements a decision: the headers are the app's, and the reason is the
+refusal the extension reports (via :data:`~flask_crossorigin.signals.request_refused`),
+the same text as in the log.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import click
-from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask import Flask
+from flask.cli import with_appcontext
 from werkzeug.datastructures import Headers
 
-from .errors import ConfigurationError
-from .extension import EXTENSION_KEY, CrossOriginState, PolicySource, blueprints_of
-from .options import ignored_config_keys
-from .origins import _UNESCAPED_DOT  # the same test as the warning at start-up
-from .policy import ACAC, ACAH, ACAM, ACAO, Policy
-from .reasons import Verdict
-from .signals import report_only_mismatch, request_refused
+from ..policy import ACAC, ACAH, ACAM, ACAO, Policy
+from ..reasons import Verdict
+from ..signals import report_only_mismatch, request_refused
+from .context import current_flask_app, state_of
 
 #: Methods and request headers a browser sends without a preflight (Fetch standard).
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
@@ -46,241 +35,6 @@ _NORMALIZED_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "POST", "PU
 # Methods check sends to the app for real; for others the view is not run unless --send.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-#: Preflight-cache caps per engine, in seconds: what a ``max_age`` turns into.
-MAX_AGE_CAPS = {"WebKit": 600, "Chromium": 7200, "Firefox": 86400}
-
-#: ``max_age`` above this many seconds is reported by ``lint`` (Chromium's own cap).
-LONG_MAX_AGE = MAX_AGE_CAPS["Chromium"]
-
-#: What ``flask cors lint`` reports: one text per risk, each saying how to fix it.
-WARNINGS: dict[str, str] = {
-    "decorator-after-hooks": (
-        "@cross_origin views ({views}) on an app without CORS(app), which has "
-        "before_request hooks ({hooks}): those hooks see the views' preflights first, and an "
-        "authentication hook refuses them; add CORS(app, resources={{}}) so the "
-        "extension answers preflights before the hooks"
-    ),
-    "credentials-wildcard": (
-        "supports_credentials with the wildcard origin {entry}: every subdomain, including "
-        "one taken over or hosting other people's content, can read credentialed "
-        "responses; list the subdomains you trust"
-    ),
-    "credentials-regex": (
-        "supports_credentials with the origin regex {entry}: any host it matches by "
-        "mistake can read credentialed responses; list the origins instead"
-    ),
-    "private-network": (
-        "allow_private_network=True: allowed origins on the public internet may reach this "
-        "server inside the user's private network, for the Chromium clients that still "
-        "send Private Network Access preflights (on hold since October 2024; Chrome 142 "
-        "asks the user instead, with Local Network Access, and Firefox and Safari send "
-        "none); turn it off unless this server is a local device's API"
-    ),
-    "null-origin": (
-        "origins lists 'null': sandboxed iframes and file: or data: pages send it, and "
-        "any site can create one; remove 'null'"
-    ),
-    "long-max-age": (
-        "max_age={max_age} is longer than {limit} seconds: WebKit keeps a preflight answer "
-        "at most 600 seconds and Chromium 7200, but Firefox up to {kept} seconds, so a "
-        "method or header you withdraw stays allowed that long; use at most {limit}"
-    ),
-    "wildcard-public-suffix": (
-        "the wildcard origin {entry} has public suffixes below it ({count}, e.g. {examples}): "
-        "anyone can have a site under them, so the wildcard never matches a host at or "
-        "below one; list such origins one by one if you mean to trust them"
-    ),
-    "report-only-not-compared": (
-        "report_only sets {names}, which never decide whether a request is granted: a "
-        "report-only policy reports the requests its origins, methods and allow_headers "
-        "would decide otherwise, and what it sets beside them is only seen once enforced"
-    ),
-    "regex-dot": (
-        "the origin regex {entry} has an unescaped '.' in {around}: it matches any "
-        "character, so look-alike hosts match too; write '\\.' for a literal dot"
-    ),
-}
-
-class _CorsGroup(AppGroup):
-    """Reports a configuration that cannot be compiled as a one-paragraph error, not a trace."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ConfigurationError as error:
-            raise click.ClickException(str(error)) from error
-
-
-cli = _CorsGroup("cors", help="Explain the CORS policies of this app and what they decide.")
-
-
-def state_of(app: Flask) -> CrossOriginState:
-    """The app's CORS state; for an app without ``CORS(app)``, one that only knows the
-    ``@cross_origin`` views (built for the command, never registered on the app)."""
-    state = app.extensions.get(EXTENSION_KEY)
-    return cast(CrossOriginState, state) if state is not None else CrossOriginState(app)
-
-
-def _state() -> CrossOriginState:
-    return state_of(_app())
-
-
-def _app() -> Flask:
-    return cast(Flask, current_app._get_current_object())  # type: ignore[attr-defined]
-
-
-# -- routes ---------------------------------------------------------------------------
-
-
-def route_rows(app: Flask) -> list[dict[str, Any]]:
-    """One row per URL rule: its methods, policy, where the policy comes from and its settings.
-
-    A rule with variables (``/items/<int:id>``) is looked up with the rule text as
-    its path; ``varies`` is true when a pattern might give some of its URLs
-    another policy (an exact path, or a pattern more specific than the rule's
-    fixed prefix).
-    """
-    state = state_of(app)
-    rows = []
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
-        path = rule.rule
-        blueprints = blueprints_of(rule.endpoint)
-        policy, source = state.explain(path, rule.endpoint, blueprints)
-        rows.append({
-            "rule": path,
-            "host": rule.host if app.url_map.host_matching else None,
-            "endpoint": rule.endpoint,
-            "methods": sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}),
-            **_source_fields(policy, source),
-            "varies": bool(rule.arguments) and source.kind != "decorator"
-            and _may_vary(state, path, blueprints, source),
-            **_policy_fields(policy),
-            "report_only": _report_only_fields(policy),
-        })
-    return rows
-
-
-def _report_only_fields(policy: Policy | None) -> dict[str, Any] | None:
-    """The report-only policy of a route: its name, the options it sets, what it allows."""
-    trial = policy.report_only if policy is not None else None
-    if policy is None or trial is None:
-        return None
-    return {"policy": trial.name, "sets": sorted(policy.settings["report_only"]),
-            **_policy_fields(trial)}
-
-
-def _source_fields(policy: Policy | None, source: PolicySource) -> dict[str, Any]:
-    return {
-        "policy": policy.name if policy is not None else None,
-        "source": source.kind,
-        "blueprint": source.blueprint,
-        "pattern": source.pattern.text if source.pattern is not None else None,
-    }
-
-
-def _policy_fields(policy: Policy | None) -> dict[str, Any]:
-    if policy is None:
-        return {"origins": [], "credentials": False, "max_age": None, "expose_headers": [],
-                "allow_methods": [], "allow_headers": [], "private_network": False}
-    settings = policy.settings
-    return {
-        "origins": list(policy.origins.entries),
-        "credentials": policy.credentials,
-        "max_age": settings["max_age"],
-        "expose_headers": list(settings["expose_headers"]),
-        "allow_methods": list(settings["methods"]),
-        "allow_headers": list(settings["allow_headers"]),
-        "private_network": policy.private_network,
-    }
-
-
-def _may_vary(
-    state: CrossOriginState, rule: str, blueprints: list[str], source: PolicySource
-) -> bool:
-    fixed = rule.split("<", 1)[0]
-    tables = [state.blueprint_tables[name] for name in blueprints if name in state.blueprint_tables]
-    if state.table is not None:
-        tables.append(state.table)
-    return any(
-        pattern is not source.pattern and pattern.literal.startswith(fixed)
-        for table in tables
-        for pattern, _ in table.entries
-    )
-
-
-@cli.command("routes")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON, one object per rule.")
-def routes_command(as_json: bool) -> None:
-    """Show every URL rule with its CORS policy and where that policy comes from."""
-    app = _app()
-    rows = route_rows(app)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
-        return
-    for line in _columns(route_table(rows, host_matching=app.url_map.host_matching)):
-        click.echo(line)
-    if any(row["varies"] for row in rows):
-        click.echo(
-            "\n* looked up with the rule text as path; a more specific pattern may give some "
-            "of its URLs another policy: run 'flask cors check' on one"
-        )
-
-
-def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tuple[str, ...]]:
-    """The cells of ``flask cors routes``: the rule's methods, then what its policy allows
-    (and what its report-only policy tries, when some route has one).
-
-    Allow-Methods and Allow-Headers are the policy's (what a preflight may ask
-    for), not the rule's: they explain most refused preflights.
-    """
-    head: tuple[str, ...] = ("Rule", "Methods", "Policy", "Origins", "Allow-Methods",
-                             "Allow-Headers", "Credentials", "Max-Age", "Exposes")
-    # The report-only column only while some route has a report-only policy.
-    trials = any(row["report_only"] is not None for row in rows)
-    head += ("Report-Only",) if trials else ()
-    table: list[tuple[str, ...]] = [(("Host",) if host_matching else ()) + head]
-    for row in rows:
-        has_policy = row["policy"] is not None
-        cells = (
-            row["rule"] + (" *" if row["varies"] else ""),
-            ", ".join(row["methods"]),
-            row["policy"] or "(none)",
-            ", ".join(row["origins"]) or "-",
-            ", ".join(row["allow_methods"]) or "-",
-            ", ".join(row["allow_headers"]) or "-",
-            ("yes" if row["credentials"] else "no") if has_policy else "-",
-            str(row["max_age"]) if row["max_age"] is not None else "-",
-            ", ".join(row["expose_headers"]) or "-",
-        ) + ((_report_only_cell(row["report_only"]),) if trials else ())
-        table.append(((row["host"] or "-",) if host_matching else ()) + cells)
-    return table
-
-
-def _report_only_cell(trial: dict[str, Any] | None) -> str:
-    """What a route's report-only policy tries: ``origins: https://a.example``, one
-    ``name: values`` per option it sets."""
-    if trial is None:
-        return "-"
-    shown = {"origins": "origins", "methods": "allow_methods",
-             "allow_headers": "allow_headers", "expose_headers": "expose_headers"}
-    parts = []
-    for name in trial["sets"]:
-        if name in shown:
-            parts.append(f"{name}: {', '.join(trial[shown[name]]) or '(none)'}")
-        else:
-            parts.append(name)
-    return "; ".join(parts) or "(same options)"
-
-
-def _columns(rows: list[tuple[str, ...]]) -> Iterator[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for index, row in enumerate(rows):
-        yield "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
-        if index == 0:
-            yield "  ".join("-" * width for width in widths)
-
-
-# -- check ----------------------------------------------------------------------------
 
 
 @dataclass
@@ -681,7 +435,7 @@ def _is_cors(name: str) -> bool:
     return lowered.startswith("access-control-") or lowered == "vary"
 
 
-@cli.command("check")
+@click.command("check")
 @click.argument("path")
 @click.option("--origin", required=True, help="The page's origin, e.g. https://app.example.")
 @click.option("--method", default="GET", show_default=True, help="The request's method.")
@@ -692,6 +446,7 @@ def _is_cors(name: str) -> bool:
 @click.option("--preflight", is_flag=True, help="Send only the preflight and judge it.")
 @click.option("--send", is_flag=True,
               help="Run the view for methods other than GET, HEAD and OPTIONS too.")
+@with_appcontext
 def check_command(
     path: str,
     origin: str,
@@ -707,124 +462,9 @@ def check_command(
     it would block it.
     """
     result = check_request(
-        _app(), path, origin, method, headers,
+        current_flask_app(), path, origin, method, headers,
         credentials=credentials, preflight=preflight, send=send,
     )
     for line in render_check(result):
         click.echo(line)
     raise SystemExit(0 if result.allowed else 1)
-
-
-# -- lint -----------------------------------------------------------------------------
-
-
-def app_policies(state: CrossOriginState) -> list[Policy]:
-    """Every compiled policy of the app: resources, blueprints' resources, decorated views."""
-    found: dict[int, Policy] = {}
-    tables = [state.table] if state.table is not None else []
-    tables.extend(state.blueprint_tables.values())
-    for table in tables:
-        for _, policy in table.entries:
-            found.setdefault(id(policy), policy)
-    for endpoint in sorted(state.app.view_functions):
-        view_policy = state.view_policy(endpoint)
-        if view_policy is not None:
-            found.setdefault(id(view_policy), view_policy)
-    return list(found.values())
-
-
-def lint_policy(policy: Policy) -> list[str]:
-    """The warnings for one policy, as ``"<policy name>: <warning>"``."""
-    warnings: list[tuple[str, dict[str, Any]]] = []
-    origins = policy.origins
-    if policy.credentials:
-        for scheme, parent, port in sorted(origins.wildcards):
-            entry = f"{scheme}://*.{parent}" + (f":{port}" if port else "")
-            warnings.append(("credentials-wildcard", {"entry": f"'{entry}'"}))
-        for regex in origins.regexes:
-            warnings.append(("credentials-regex", {"entry": f"'{regex.pattern}'"}))
-    for scheme, parent, port in sorted(origins.wildcards):
-        below = origins.boundaries.get(parent)
-        if below:
-            entry = f"{scheme}://*.{parent}" + (f":{port}" if port else "")
-            warnings.append(("wildcard-public-suffix", {
-                "entry": f"'{entry}'", "count": len(below),
-                "examples": ", ".join(below.examples()),
-            }))
-    if policy.private_network:
-        warnings.append(("private-network", {}))
-    if "null" in origins.exact:
-        warnings.append(("null-origin", {}))
-    max_age = policy.settings["max_age"]
-    if max_age is not None and max_age > LONG_MAX_AGE:
-        kept = min(max_age, MAX_AGE_CAPS["Firefox"])
-        warnings.append(("long-max-age", {"max_age": max_age, "limit": LONG_MAX_AGE,
-                                          "kept": kept}))
-    for regex in origins.regexes:
-        dot = _UNESCAPED_DOT.search(regex.pattern)
-        if dot is not None:
-            around = regex.pattern[max(0, dot.start() - 8) : dot.end() + 8]
-            warnings.append(("regex-dot", {"entry": f"'{regex.pattern}'", "around": f"'{around}'"}))
-    found = [f"{policy.name}: {WARNINGS[code].format(**details)}" for code, details in warnings]
-    trial = policy.report_only
-    if trial is not None:
-        # The report-only policy is linted before it is enforced, for what it adds.
-        names = sorted(set(policy.settings["report_only"]) - _VERDICT_OPTIONS)
-        if names:
-            found.append(f"{policy.name}: " + WARNINGS["report-only-not-compared"].format(
-                names=", ".join(names)))
-        if "origins" in policy.settings["report_only"]:
-            found += [f"{trial.name}: origins={entry!r}: {message}"
-                      for entry, message in trial.origins.ineffective]
-        inherited = {warning[len(policy.name):] for warning in found}
-        found += [warning for warning in lint_policy(trial)
-                  if warning[len(trial.name):] not in inherited]
-    return found
-
-
-#: The options by which a report-only policy can decide a request otherwise.
-_VERDICT_OPTIONS = frozenset({"origins", "methods", "allow_headers"})
-
-
-def decorator_hook_warnings(app: Flask) -> list[str]:
-    """Decorated views whose preflights the app's before_request hooks see first."""
-    if EXTENSION_KEY in app.extensions:
-        return []  # the extension's own hook answers preflights before the others
-    views = sorted(
-        endpoint for endpoint, view in app.view_functions.items()
-        if getattr(getattr(view, "__cross_origin__", None), "automatic_options", False)
-    )
-    hooks = sorted({
-        getattr(hook, "__qualname__", repr(hook))
-        for functions in app.before_request_funcs.values() for hook in functions
-    })
-    if not views or not hooks:
-        return []
-    text = WARNINGS["decorator-after-hooks"].format(
-        views=", ".join(views), hooks=", ".join(hooks))
-    return [f"app {app.name!r}: {text}"]
-
-
-@cli.command("lint")
-def lint_command() -> None:
-    """Warn about valid but risky policies. Exit status 1 when there is any warning."""
-    state = _state()
-    policies = app_policies(state)
-    # Ignored or unknown CORS_* keys, and origins that can never match, were warned
-    # about at start-up; lint repeats them so they do not scroll away.
-    found = ignored_config_keys(state.app.config)
-    found += [f"{policy.name}: origins={entry!r}: {message}" for policy in policies
-              for entry, message in policy.origins.ineffective]
-    found += [warning for policy in policies for warning in lint_policy(policy)]
-    found += decorator_hook_warnings(state.app)
-    for warning in found:
-        click.echo(warning)
-    count = len(policies)
-    checked = f"{count} polic{'ies' if count != 1 else 'y'} checked"
-    if found:
-        click.echo(f"{len(found)} warning{'s' if len(found) != 1 else ''} ({checked})")
-        raise SystemExit(1)
-    click.echo(f"no warnings ({checked})")
-
-
-__all__ = ["WARNINGS", "check_request", "cli", "lint_policy", "route_rows", "state_of"]

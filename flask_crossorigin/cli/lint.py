@@ -1,0 +1,181 @@
+"""``flask cors lint``: valid but risky policies, each warning saying how to fix it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from ..extension import EXTENSION_KEY, CrossOriginState
+from ..options import ignored_config_keys
+from ..origins import _UNESCAPED_DOT  # the same test as the warning at start-up
+from ..policy import Policy
+from .context import current_state
+
+#: Preflight-cache caps per engine, in seconds: what a ``max_age`` turns into.
+MAX_AGE_CAPS = {"WebKit": 600, "Chromium": 7200, "Firefox": 86400}
+
+#: ``max_age`` above this many seconds is reported by ``lint`` (Chromium's own cap).
+LONG_MAX_AGE = MAX_AGE_CAPS["Chromium"]
+
+#: What ``flask cors lint`` reports: one text per risk, each saying how to fix it.
+WARNINGS: dict[str, str] = {
+    "decorator-after-hooks": (
+        "@cross_origin views ({views}) on an app without CORS(app), which has "
+        "before_request hooks ({hooks}): those hooks see the views' preflights first, and an "
+        "authentication hook refuses them; add CORS(app, resources={{}}) so the "
+        "extension answers preflights before the hooks"
+    ),
+    "credentials-wildcard": (
+        "supports_credentials with the wildcard origin {entry}: every subdomain, including "
+        "one taken over or hosting other people's content, can read credentialed "
+        "responses; list the subdomains you trust"
+    ),
+    "credentials-regex": (
+        "supports_credentials with the origin regex {entry}: any host it matches by "
+        "mistake can read credentialed responses; list the origins instead"
+    ),
+    "private-network": (
+        "allow_private_network=True: allowed origins on the public internet may reach this "
+        "server inside the user's private network, for the Chromium clients that still "
+        "send Private Network Access preflights (on hold since October 2024; Chrome 142 "
+        "asks the user instead, with Local Network Access, and Firefox and Safari send "
+        "none); turn it off unless this server is a local device's API"
+    ),
+    "null-origin": (
+        "origins lists 'null': sandboxed iframes and file: or data: pages send it, and "
+        "any site can create one; remove 'null'"
+    ),
+    "long-max-age": (
+        "max_age={max_age} is longer than {limit} seconds: WebKit keeps a preflight answer "
+        "at most 600 seconds and Chromium 7200, but Firefox up to {kept} seconds, so a "
+        "method or header you withdraw stays allowed that long; use at most {limit}"
+    ),
+    "wildcard-public-suffix": (
+        "the wildcard origin {entry} has public suffixes below it ({count}, e.g. {examples}): "
+        "anyone can have a site under them, so the wildcard never matches a host at or "
+        "below one; list such origins one by one if you mean to trust them"
+    ),
+    "report-only-not-compared": (
+        "report_only sets {names}, which never decide whether a request is granted: a "
+        "report-only policy reports the requests its origins, methods and allow_headers "
+        "would decide otherwise, and what it sets beside them is only seen once enforced"
+    ),
+    "regex-dot": (
+        "the origin regex {entry} has an unescaped '.' in {around}: it matches any "
+        "character, so look-alike hosts match too; write '\\.' for a literal dot"
+    ),
+}
+
+
+
+def app_policies(state: CrossOriginState) -> list[Policy]:
+    """Every compiled policy of the app: resources, blueprints' resources, decorated views."""
+    found: dict[int, Policy] = {}
+    tables = [state.table] if state.table is not None else []
+    tables.extend(state.blueprint_tables.values())
+    for table in tables:
+        for _, policy in table.entries:
+            found.setdefault(id(policy), policy)
+    for endpoint in sorted(state.app.view_functions):
+        view_policy = state.view_policy(endpoint)
+        if view_policy is not None:
+            found.setdefault(id(view_policy), view_policy)
+    return list(found.values())
+
+
+def lint_policy(policy: Policy) -> list[str]:
+    """The warnings for one policy, as ``"<policy name>: <warning>"``."""
+    warnings: list[tuple[str, dict[str, Any]]] = []
+    origins = policy.origins
+    if policy.credentials:
+        for scheme, parent, port in sorted(origins.wildcards):
+            entry = f"{scheme}://*.{parent}" + (f":{port}" if port else "")
+            warnings.append(("credentials-wildcard", {"entry": f"'{entry}'"}))
+        for regex in origins.regexes:
+            warnings.append(("credentials-regex", {"entry": f"'{regex.pattern}'"}))
+    for scheme, parent, port in sorted(origins.wildcards):
+        below = origins.boundaries.get(parent)
+        if below:
+            entry = f"{scheme}://*.{parent}" + (f":{port}" if port else "")
+            warnings.append(("wildcard-public-suffix", {
+                "entry": f"'{entry}'", "count": len(below),
+                "examples": ", ".join(below.examples()),
+            }))
+    if policy.private_network:
+        warnings.append(("private-network", {}))
+    if "null" in origins.exact:
+        warnings.append(("null-origin", {}))
+    max_age = policy.settings["max_age"]
+    if max_age is not None and max_age > LONG_MAX_AGE:
+        kept = min(max_age, MAX_AGE_CAPS["Firefox"])
+        warnings.append(("long-max-age", {"max_age": max_age, "limit": LONG_MAX_AGE,
+                                          "kept": kept}))
+    for regex in origins.regexes:
+        dot = _UNESCAPED_DOT.search(regex.pattern)
+        if dot is not None:
+            around = regex.pattern[max(0, dot.start() - 8) : dot.end() + 8]
+            warnings.append(("regex-dot", {"entry": f"'{regex.pattern}'", "around": f"'{around}'"}))
+    found = [f"{policy.name}: {WARNINGS[code].format(**details)}" for code, details in warnings]
+    trial = policy.report_only
+    if trial is not None:
+        # The report-only policy is linted before it is enforced, for what it adds.
+        names = sorted(set(policy.settings["report_only"]) - _VERDICT_OPTIONS)
+        if names:
+            found.append(f"{policy.name}: " + WARNINGS["report-only-not-compared"].format(
+                names=", ".join(names)))
+        if "origins" in policy.settings["report_only"]:
+            found += [f"{trial.name}: origins={entry!r}: {message}"
+                      for entry, message in trial.origins.ineffective]
+        inherited = {warning[len(policy.name):] for warning in found}
+        found += [warning for warning in lint_policy(trial)
+                  if warning[len(trial.name):] not in inherited]
+    return found
+
+
+#: The options by which a report-only policy can decide a request otherwise.
+_VERDICT_OPTIONS = frozenset({"origins", "methods", "allow_headers"})
+
+
+def decorator_hook_warnings(app: Flask) -> list[str]:
+    """Decorated views whose preflights the app's before_request hooks see first."""
+    if EXTENSION_KEY in app.extensions:
+        return []  # the extension's own hook answers preflights before the others
+    views = sorted(
+        endpoint for endpoint, view in app.view_functions.items()
+        if getattr(getattr(view, "__cross_origin__", None), "automatic_options", False)
+    )
+    hooks = sorted({
+        getattr(hook, "__qualname__", repr(hook))
+        for functions in app.before_request_funcs.values() for hook in functions
+    })
+    if not views or not hooks:
+        return []
+    text = WARNINGS["decorator-after-hooks"].format(
+        views=", ".join(views), hooks=", ".join(hooks))
+    return [f"app {app.name!r}: {text}"]
+
+
+@click.command("lint")
+@with_appcontext
+def lint_command() -> None:
+    """Warn about valid but risky policies. Exit status 1 when there is any warning."""
+    state = current_state()
+    policies = app_policies(state)
+    # Ignored or unknown CORS_* keys, and origins that can never match, were warned
+    # about at start-up; lint repeats them so they do not scroll away.
+    found = ignored_config_keys(state.app.config)
+    found += [f"{policy.name}: origins={entry!r}: {message}" for policy in policies
+              for entry, message in policy.origins.ineffective]
+    found += [warning for policy in policies for warning in lint_policy(policy)]
+    found += decorator_hook_warnings(state.app)
+    for warning in found:
+        click.echo(warning)
+    count = len(policies)
+    checked = f"{count} polic{'ies' if count != 1 else 'y'} checked"
+    if found:
+        click.echo(f"{len(found)} warning{'s' if len(found) != 1 else ''} ({checked})")
+        raise SystemExit(1)
+    click.echo(f"no warnings ({checked})")

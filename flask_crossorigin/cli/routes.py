@@ -1,0 +1,164 @@
+"""``flask cors routes``: every URL rule with its policy and where that policy comes from."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from ..extension import CrossOriginState, PolicySource, blueprints_of
+from ..policy import Policy
+from .context import current_flask_app, state_of
+
+
+def route_rows(app: Flask) -> list[dict[str, Any]]:
+    """One row per URL rule: its methods, policy, where the policy comes from and its settings.
+
+    A rule with variables (``/items/<int:id>``) is looked up with the rule text as
+    its path; ``varies`` is true when a pattern might give some of its URLs
+    another policy (an exact path, or a pattern more specific than the rule's
+    fixed prefix).
+    """
+    state = state_of(app)
+    rows = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
+        path = rule.rule
+        blueprints = blueprints_of(rule.endpoint)
+        policy, source = state.explain(path, rule.endpoint, blueprints)
+        rows.append({
+            "rule": path,
+            "host": rule.host if app.url_map.host_matching else None,
+            "endpoint": rule.endpoint,
+            "methods": sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}),
+            **_source_fields(policy, source),
+            "varies": bool(rule.arguments) and source.kind != "decorator"
+            and _may_vary(state, path, blueprints, source),
+            **_policy_fields(policy),
+            "report_only": _report_only_fields(policy),
+        })
+    return rows
+
+
+def _report_only_fields(policy: Policy | None) -> dict[str, Any] | None:
+    """The report-only policy of a route: its name, the options it sets, what it allows."""
+    trial = policy.report_only if policy is not None else None
+    if policy is None or trial is None:
+        return None
+    return {"policy": trial.name, "sets": sorted(policy.settings["report_only"]),
+            **_policy_fields(trial)}
+
+
+def _source_fields(policy: Policy | None, source: PolicySource) -> dict[str, Any]:
+    return {
+        "policy": policy.name if policy is not None else None,
+        "source": source.kind,
+        "blueprint": source.blueprint,
+        "pattern": source.pattern.text if source.pattern is not None else None,
+    }
+
+
+def _policy_fields(policy: Policy | None) -> dict[str, Any]:
+    if policy is None:
+        return {"origins": [], "credentials": False, "max_age": None, "expose_headers": [],
+                "allow_methods": [], "allow_headers": [], "private_network": False}
+    settings = policy.settings
+    return {
+        "origins": list(policy.origins.entries),
+        "credentials": policy.credentials,
+        "max_age": settings["max_age"],
+        "expose_headers": list(settings["expose_headers"]),
+        "allow_methods": list(settings["methods"]),
+        "allow_headers": list(settings["allow_headers"]),
+        "private_network": policy.private_network,
+    }
+
+
+def _may_vary(
+    state: CrossOriginState, rule: str, blueprints: list[str], source: PolicySource
+) -> bool:
+    fixed = rule.split("<", 1)[0]
+    tables = [state.blueprint_tables[name] for name in blueprints if name in state.blueprint_tables]
+    if state.table is not None:
+        tables.append(state.table)
+    return any(
+        pattern is not source.pattern and pattern.literal.startswith(fixed)
+        for table in tables
+        for pattern, _ in table.entries
+    )
+
+
+@click.command("routes")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON, one object per rule.")
+@with_appcontext
+def routes_command(as_json: bool) -> None:
+    """Show every URL rule with its CORS policy and where that policy comes from."""
+    app = current_flask_app()
+    rows = route_rows(app)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for line in _columns(route_table(rows, host_matching=app.url_map.host_matching)):
+        click.echo(line)
+    if any(row["varies"] for row in rows):
+        click.echo(
+            "\n* looked up with the rule text as path; a more specific pattern may give some "
+            "of its URLs another policy: run 'flask cors check' on one"
+        )
+
+
+def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tuple[str, ...]]:
+    """The cells of ``flask cors routes``: the rule's methods, then what its policy allows
+    (and what its report-only policy tries, when some route has one).
+
+    Allow-Methods and Allow-Headers are the policy's (what a preflight may ask
+    for), not the rule's: they explain most refused preflights.
+    """
+    head: tuple[str, ...] = ("Rule", "Methods", "Policy", "Origins", "Allow-Methods",
+                             "Allow-Headers", "Credentials", "Max-Age", "Exposes")
+    # The report-only column only while some route has a report-only policy.
+    trials = any(row["report_only"] is not None for row in rows)
+    head += ("Report-Only",) if trials else ()
+    table: list[tuple[str, ...]] = [(("Host",) if host_matching else ()) + head]
+    for row in rows:
+        has_policy = row["policy"] is not None
+        cells = (
+            row["rule"] + (" *" if row["varies"] else ""),
+            ", ".join(row["methods"]),
+            row["policy"] or "(none)",
+            ", ".join(row["origins"]) or "-",
+            ", ".join(row["allow_methods"]) or "-",
+            ", ".join(row["allow_headers"]) or "-",
+            ("yes" if row["credentials"] else "no") if has_policy else "-",
+            str(row["max_age"]) if row["max_age"] is not None else "-",
+            ", ".join(row["expose_headers"]) or "-",
+        ) + ((_report_only_cell(row["report_only"]),) if trials else ())
+        table.append(((row["host"] or "-",) if host_matching else ()) + cells)
+    return table
+
+
+def _report_only_cell(trial: dict[str, Any] | None) -> str:
+    """What a route's report-only policy tries: ``origins: https://a.example``, one
+    ``name: values`` per option it sets."""
+    if trial is None:
+        return "-"
+    shown = {"origins": "origins", "methods": "allow_methods",
+             "allow_headers": "allow_headers", "expose_headers": "expose_headers"}
+    parts = []
+    for name in trial["sets"]:
+        if name in shown:
+            parts.append(f"{name}: {', '.join(trial[shown[name]]) or '(none)'}")
+        else:
+            parts.append(name)
+    return "; ".join(parts) or "(same options)"
+
+
+def _columns(rows: list[tuple[str, ...]]) -> Iterator[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for index, row in enumerate(rows):
+        yield "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        if index == 0:
+            yield "  ".join("-" * width for width in widths)
