@@ -23,6 +23,7 @@ from ..policy import ACAC, ACAH, ACAM, ACAO, Policy
 from ..reasons import Verdict
 from ..signals import report_only_mismatch, request_refused
 from .context import current_flask_app, state_of
+from .origins import describe_origins
 
 #: Methods and request headers a browser sends without a preflight (Fetch standard).
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
@@ -72,6 +73,9 @@ class CheckResult:
     #: Why, in the words of the log; and the report-only policy's name.
     report_only_reason: str | None = None
     report_only_policy: str | None = None
+    #: Where the deciding policy's origins come from when they are loaded at run time
+    #: (``CachedOrigins``): the source, its last load, fresh, stale or closed.
+    origins: str | None = None
 
 
 def normalize_method(method: str) -> str:
@@ -190,6 +194,9 @@ def check_request(
         notes=notes,
     )
     _report_only_verdict(result, preflight_policy, policy)
+    deciding_policy = next((p for p in (preflight_policy, policy)
+                            if p is not None and p.name == result.policy), None)
+    result.origins = describe_origins(deciding_policy)
     return result
 
 
@@ -411,6 +418,8 @@ def render_check(result: CheckResult) -> Iterator[str]:
     """The report ``flask cors check`` prints."""
     yield f"{'allowed' if result.allowed else 'blocked'}: {result.reason}"
     yield f"policy: {result.policy or '(none)'}"
+    if result.origins is not None:
+        yield f"origins: {result.origins}"
     if result.report_only is not None:
         yield f"report-only: {result.report_only}: {result.report_only_reason}"
         yield f"report-only policy: {result.report_only_policy}"

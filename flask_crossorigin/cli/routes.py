@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 from ..extension import CrossOriginState, PolicySource, blueprints_of
 from ..policy import Policy
 from .context import current_flask_app, state_of
+from .origins import describe_origins
 
 
 def route_rows(app: Flask) -> list[dict[str, Any]]:
@@ -63,11 +64,16 @@ def _source_fields(policy: Policy | None, source: PolicySource) -> dict[str, Any
 
 def _policy_fields(policy: Policy | None) -> dict[str, Any]:
     if policy is None:
-        return {"origins": [], "credentials": False, "max_age": None, "expose_headers": [],
-                "allow_methods": [], "allow_headers": [], "private_network": False}
+        return {"origins": [], "origins_loaded": False, "credentials": False, "max_age": None,
+                "expose_headers": [], "allow_methods": [], "allow_headers": [],
+                "private_network": False}
     settings = policy.settings
+    loaded = describe_origins(policy)
     return {
-        "origins": list(policy.origins.entries),
+        # Origins loaded at run time: where from, when, and fresh/stale/closed (not the
+        # entries, which may be thousands; 'flask cors origins list' shows them).
+        "origins": [loaded] if loaded is not None else list(policy.origins.entries),
+        "origins_loaded": loaded is not None,
         "credentials": policy.credentials,
         "max_age": settings["max_age"],
         "expose_headers": list(settings["expose_headers"]),
