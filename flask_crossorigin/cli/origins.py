@@ -23,16 +23,19 @@ from ..policy import Policy
 from .context import current_flask_app, state_of
 
 
-def describe_origins(policy: Policy | None) -> str | None:
-    """Where a policy's origins come from and how fresh they are; ``None`` when static."""
+def describe_origins(policy: Policy | None, *, short: bool = False) -> str | None:
+    """Where a policy's origins come from and how fresh they are; ``None`` when static.
+    ``short``: only the source, the number of origins and the state (for tables)."""
     if policy is None or not isinstance(policy.origins, LiveOriginMatcher):
         return None
-    return describe_source(policy.origins.source)
+    return describe_source(policy.origins.source, short=short)
 
 
-def describe_source(source: OriginSource) -> str:
+def describe_source(source: OriginSource, *, short: bool = False) -> str:
     found = source.describe()
     parts = [f"{found.get('source', source)}: {found.get('origins', '?')} origins"]
+    if short:
+        return f"{parts[0]}, {found.get('state', '?')}"
     if found.get("skipped"):
         parts.append(f"{found['skipped']} entries skipped")
     parts.append(str(found.get("state", "?")))

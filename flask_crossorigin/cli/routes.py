@@ -64,16 +64,16 @@ def _source_fields(policy: Policy | None, source: PolicySource) -> dict[str, Any
 
 def _policy_fields(policy: Policy | None) -> dict[str, Any]:
     if policy is None:
-        return {"origins": [], "origins_loaded": False, "credentials": False, "max_age": None,
+        return {"origins": [], "origins_loaded": None, "credentials": False, "max_age": None,
                 "expose_headers": [], "allow_methods": [], "allow_headers": [],
                 "private_network": False}
     settings = policy.settings
-    loaded = describe_origins(policy)
+    loaded = describe_origins(policy, short=True)
     return {
-        # Origins loaded at run time: where from, when, and fresh/stale/closed (not the
+        # Origins loaded at run time: where from, how many, fresh/stale/closed (not the
         # entries, which may be thousands; 'flask cors origins list' shows them).
         "origins": [loaded] if loaded is not None else list(policy.origins.entries),
-        "origins_loaded": loaded is not None,
+        "origins_loaded": describe_origins(policy),
         "credentials": policy.credentials,
         "max_age": settings["max_age"],
         "expose_headers": list(settings["expose_headers"]),
