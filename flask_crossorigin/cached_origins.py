@@ -382,6 +382,7 @@ class CachedOrigins(OriginSource):
     def _after_fork(self) -> None:
         """In a forked child: the parent's threads and connections are not ours."""
         self._reset_process_state()
+        self.live.after_fork()
         if self._channel is not None:
             self._channel.after_fork()
         self._close_if_too_stale()

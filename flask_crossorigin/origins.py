@@ -16,6 +16,7 @@ as flask-cors ignores it. Only what is insecure or cannot be compiled is a probl
 from __future__ import annotations
 
 import re
+import threading
 import weakref
 from collections.abc import Iterable
 from functools import lru_cache
@@ -230,7 +231,7 @@ class LiveOriginMatcher:
     answers for it: a request reads one consistent set, with no lock and no I/O.
     """
 
-    __slots__ = ("source", "current", "_followers", "__weakref__")
+    __slots__ = ("source", "current", "_followers", "_lock", "__weakref__")
     any_origin = False
     callables: tuple[Callable[[str], bool], ...] = ()
 
@@ -238,6 +239,7 @@ class LiveOriginMatcher:
         self.source = source
         self.current = initial
         self._followers: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._lock = threading.Lock()  # guards the followers, never taken by a request
 
     def check(self, origin: str, policy_name: str) -> Refusal | None:
         return self.current.check(origin, policy_name)
@@ -274,11 +276,17 @@ class LiveOriginMatcher:
         return self.current.crossed_suffix(origin)
 
     def follow(self, follower: OriginsFollower) -> None:
-        self._followers.add(follower)
+        with self._lock:
+            self._followers.add(follower)
+
+    def after_fork(self) -> None:
+        """In a forked child: a lock the parent held at the fork is not ours."""
+        self._lock = threading.Lock()
 
     def swap(self, matcher: OriginMatcher) -> None:
         """Serve ``matcher`` from now on (called by the source's reloading thread)."""
-        followers = list(self._followers)
+        with self._lock:
+            followers = list(self._followers)
         prepared = [(follower, follower.prepare_origins(matcher)) for follower in followers]
         self.current = matcher
         for follower, answers in prepared:

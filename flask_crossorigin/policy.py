@@ -135,10 +135,18 @@ class Policy:
         self._wildcard_grant = Decision(
             ((ACAO, "*"),) + self._actual_static, self.actual_vary, None
         )
-        self._exact_grants = self.prepare_origins(origins)
         if isinstance(origins, LiveOriginMatcher):
-            # Origins loaded at run time: each new set brings its own precomputed answers.
+            # Origins loaded at run time: each new set brings its own precomputed answers
+            # (take_origins). Following first, then checking that no set was swapped in
+            # meanwhile, means a reload in another thread is never missed.
             origins.follow(self)
+            while True:
+                current = origins.current
+                self._exact_grants = self.prepare_origins(current)
+                if origins.current is current:
+                    break
+        else:
+            self._exact_grants = self.prepare_origins(origins)
         #: The report-only policy that shadows this one (``None``: none), tried on every
         #: request this one decides; it never changes a response (see ``report_only``).
         self.report_only: Policy | None = None
@@ -148,7 +156,7 @@ class Policy:
     def __repr__(self) -> str:
         return f"<Policy {self.name}>"
 
-    def prepare_origins(self, origins: AnyOriginMatcher | OriginMatcher) -> dict[str, Decision]:
+    def prepare_origins(self, origins: OriginMatcher) -> dict[str, Decision]:
         """The answer to each exactly listed origin, shared by every policy that
         lists the same origins with the same headers (resources usually do)."""
         key = ("grants", self._wildcard, self._actual_static, self.actual_vary)

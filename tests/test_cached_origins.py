@@ -510,3 +510,36 @@ print("redis" in sys.modules, "flask_crossorigin.redis_origins" in sys.modules)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             timeout=60, env={**os.environ, "PYTHONPATH": os.getcwd()})
     assert result.stdout.split() == ["False", "False"], result.stderr
+
+
+def test_policies_built_while_the_set_is_swapped_follow_the_last_set(
+        cached: Callable[..., CachedOrigins]) -> None:
+    # A @cross_origin policy may be compiled on a first request while the reloading
+    # thread swaps sets: it must never keep the answers of a set that was replaced.
+    flip = [0]
+
+    def load() -> list[str]:
+        flip[0] += 1
+        return [A] if flip[0] % 2 else [B]
+
+    origins = cached(load, ttl=3600, max_stale=7200)
+    app_with(origins)
+    apps: list[Flask] = []
+    stop = threading.Event()
+
+    def reload_all_the_time() -> None:
+        while not stop.is_set():
+            origins.refresh()
+
+    thread = threading.Thread(target=reload_all_the_time)
+    thread.start()
+    try:
+        for _ in range(100):
+            apps.append(app_with(origins))
+    finally:
+        stop.set()
+        thread.join()
+    final = origins.live.current.exact
+    for app in apps:
+        (policy,) = [p for _, p in app.extensions["crossorigin"].table.entries]
+        assert set(policy._exact_grants) == set(final)
