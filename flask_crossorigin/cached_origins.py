@@ -244,22 +244,32 @@ class CachedOrigins(OriginSource):
 
     def _run(self) -> None:
         while not self._stopped:
-            now = time.monotonic()
-            deadline = self._next_load
-            if not self._closed and self._good_at is not None:
-                deadline = min(deadline, self._good_at + self.max_stale)
-            if deadline > now:
-                self._wake.wait(deadline - now)
-            self._wake.clear()
-            if self._stopped:
-                return
-            wanted, self._reload_wanted = self._reload_wanted, False
-            if wanted or time.monotonic() >= self._next_load:
-                self._reload("invalidation" if wanted else "ttl")
-            self._close_if_too_stale()
+            try:
+                self._run_once()
+            except Exception:  # never let the thread die: max_stale must still close
+                logger.error("the reloading thread of %r failed; it goes on", self,
+                             exc_info=True)
+                time.sleep(min(self.ttl, 1.0))
+
+    def _run_once(self) -> None:
+        """Wait for the next load, an invalidation or the max_stale deadline; act."""
+        now = time.monotonic()
+        deadline = self._next_load
+        if not self._closed and self._good_at is not None:
+            deadline = min(deadline, self._good_at + self.max_stale)
+        if deadline > now:
+            self._wake.wait(deadline - now)
+        self._wake.clear()
+        if self._stopped:
+            return
+        wanted, self._reload_wanted = self._reload_wanted, False
+        if wanted or time.monotonic() >= self._next_load:
+            self._reload("invalidation" if wanted else "ttl")
+        self._close_if_too_stale()
 
     def _reload(self, why: str) -> bool:
         with self._lock:
+            logger.debug("loading the origins of %r (%s)", self, why)
             try:
                 entries = self._call_load()
             except Exception as error:

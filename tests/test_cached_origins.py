@@ -543,3 +543,25 @@ def test_policies_built_while_the_set_is_swapped_follow_the_last_set(
     for app in apps:
         (policy,) = [p for _, p in app.extensions["crossorigin"].table.entries]
         assert set(policy._exact_grants) == set(final)
+
+
+def test_the_reloading_thread_survives_its_own_errors(
+        cached: Callable[..., CachedOrigins], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    rows = [A]
+    origins = cached(lambda: list(rows), ttl=0.05, max_stale=60)
+    app = app_with(origins)
+    calls = [0]
+    original = origins._close_if_too_stale
+
+    def broken() -> None:
+        calls[0] += 1
+        if calls[0] <= 2:
+            raise RuntimeError("a bug")
+        original()
+
+    monkeypatch.setattr(origins, "_close_if_too_stale", broken)
+    wait_until(lambda: calls[0] > 2)
+    rows.append(B)
+    wait_until(lambda: grant(app, B) == B)  # still reloading after the errors
+    assert [r for r in caplog.records if "reloading thread" in r.getMessage()]
