@@ -1,7 +1,8 @@
 """Origins loaded at run time, across gunicorn's workers, a real redis-server, and faults.
 
-gunicorn serves ``tests/origins_app.py`` with 4 workers (``--preload``: the app
-is loaded once and forked, the hard case for threads and connections), while
+gunicorn serves ``tests/origins_app.py`` with 4 workers (with ``--preload``, the
+app is loaded once and forked, the hard case for threads and connections; and
+without), while
 client threads send requests from several origins, each on a new connection so
 that every worker answers. Every answer names its worker (``X-Worker``). Then:
 
@@ -134,15 +135,15 @@ class Traffic:
 
 
 @contextmanager
-def gunicorn(environ: dict[str, str]) -> Iterator[int]:
+def gunicorn(environ: dict[str, str], preload: bool) -> Iterator[int]:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
     listener.listen(512)
     port = listener.getsockname()[1]
     command = [
-        sys.executable, "-m", "gunicorn", "tests.origins_app:create_app()", "--preload",
-        "--bind", f"fd://{listener.fileno()}", "--workers", str(WORKERS), "--threads", "2",
+        sys.executable, "-m", "gunicorn", "tests.origins_app:create_app()",
+        *(["--preload"] if preload else []), "--bind", f"fd://{listener.fileno()}", "--workers", str(WORKERS), "--threads", "2",
         "--worker-class", "gthread", "--log-level", "warning", "--chdir", str(ROOT),
         "--config", "/dev/null", "--graceful-timeout", "5",
     ]
@@ -177,8 +178,11 @@ def report(name: str, times: list[float]) -> str:
             f"max {max(times) * 1000:.0f} ms over {len(times)} changes")
 
 
+@pytest.mark.parametrize("preload", [True, False], ids=["preload", "app-per-worker"])
 def test_every_worker_converges_within_a_second_and_fails_closed(
-        redis_server: Any, tmp_path: Path) -> None:
+        redis_server: Any, tmp_path: Path, preload: bool) -> None:
+    """``preload``: the app (its first load, threads, Redis connection) is made in
+    gunicorn's master and forked; otherwise each worker imports the app itself."""
     table = tmp_path / "tenants.sqlite3"
     with sqlite3.connect(table) as connection:
         connection.execute("CREATE TABLE tenants (origin TEXT PRIMARY KEY)")
@@ -194,7 +198,7 @@ def test_every_worker_converges_within_a_second_and_fails_closed(
     removes: list[float] = []
     late_granted = late_total = 0
     try:
-        with gunicorn(environ) as port, Traffic(port, [("/redis/data", NEW)]) as traffic:
+        with gunicorn(environ, preload) as port, Traffic(port, [("/redis/data", NEW)]) as traffic:
             # Every worker is up (and refuses the origin nobody added yet).
             traffic.converge(time.monotonic(), "/redis/data", NEW, False, timeout=30)
             workers = {s.worker for s in traffic.samples if s.status == 200}
@@ -269,7 +273,8 @@ def test_every_worker_converges_within_a_second_and_fails_closed(
         tenants.close()
     assert max(adds) <= WINDOW and max(removes) <= WINDOW, (adds, removes)
     assert late_granted == 0 and late_total > 0
-    print(f"\n{len(samples)} requests, {WORKERS} workers; " + report("grant after add", adds)
+    print(f"\n{'--preload' if preload else 'app per worker'}: {len(samples)} requests, "
+          f"{WORKERS} workers; " + report("grant after add", adds)
           + "; " + report("refuse after remove", removes)
           + f"; {late_total} requests after the 1 s window, {late_granted} granted"
           + f"; after redis-server restarted: {recovered * 1000:.0f} ms"
