@@ -565,3 +565,49 @@ def test_the_reloading_thread_survives_its_own_errors(
     rows.append(B)
     wait_until(lambda: grant(app, B) == B)  # still reloading after the errors
     assert [r for r in caplog.records if "reloading thread" in r.getMessage()]
+
+
+def test_reloads_replace_the_set_and_do_not_grow_memory(
+        cached: Callable[..., CachedOrigins]) -> None:
+    rows = [f"https://t{i}.example" for i in range(2000)]
+    origins = cached(lambda: list(rows), ttl=3600, max_stale=7200)
+    app_with(origins)
+    app_with(origins)  # two apps, two policies following the same set
+    tracemalloc.start()
+    origins.refresh()  # the set in place when measuring starts is traced too
+    before = tracemalloc.take_snapshot()
+    for _ in range(20):
+        assert origins.refresh()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
+    assert grown < 50_000, grown  # one set is ~400 kB: twenty kept would be ~8 MB
+
+
+@pytest.mark.parametrize("how", ["CORS(app)", "init_app", "CORS_ORIGINS", "blueprint"])
+def test_accepted_wherever_origins_are(how: str, cached: Callable[..., CachedOrigins]) -> None:
+    from flask import Blueprint
+
+    rows = [A]
+    origins = cached(lambda: list(rows))
+    app = Flask(__name__)
+    blueprint = Blueprint("bp", __name__)
+
+    @blueprint.route("/api/data")
+    def data() -> str:
+        return "ok"
+
+    if how == "CORS(app)":
+        CORS(app, origins=origins)
+    elif how == "init_app":
+        CORS().init_app(app, origins=origins)
+    elif how == "CORS_ORIGINS":
+        app.config["CORS_ORIGINS"] = origins
+        CORS(app)
+    else:
+        CORS(blueprint, origins=origins)
+    app.register_blueprint(blueprint)
+    assert grant(app, A) == A and grant(app, B) is None
+    rows.append(B)
+    origins.refresh()
+    assert grant(app, B) == B
