@@ -143,7 +143,8 @@ def gunicorn(environ: dict[str, str], preload: bool) -> Iterator[int]:
     port = listener.getsockname()[1]
     command = [
         sys.executable, "-m", "gunicorn", "tests.origins_app:create_app()",
-        *(["--preload"] if preload else []), "--bind", f"fd://{listener.fileno()}", "--workers", str(WORKERS), "--threads", "2",
+        *(["--preload"] if preload else []), "--bind", f"fd://{listener.fileno()}",
+        "--workers", str(WORKERS), "--threads", "2",
         "--worker-class", "gthread", "--log-level", "warning", "--chdir", str(ROOT),
         "--config", "/dev/null", "--graceful-timeout", "5",
     ]
