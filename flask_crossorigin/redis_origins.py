@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
+from urllib.parse import urlsplit, urlunsplit
 
 from .cached_origins import CachedOrigins, entry_problems
 from .errors import ConfigurationError, Problem
@@ -78,7 +79,7 @@ class RedisChannel:
 
     def describe(self) -> str:
         if self._url is not None:
-            where = self._url
+            where = _without_password(self._url)
         else:
             kwargs = self.client().connection_pool.connection_kwargs
             where = f"redis://{kwargs.get('host', '?')}:{kwargs.get('port', '?')}/" \
@@ -148,6 +149,16 @@ class RedisChannel:
                 if pubsub is not None:
                     with contextlib.suppress(Exception):  # a dead connection
                         pubsub.close()
+
+
+def _without_password(url: str) -> str:
+    """``url`` for people: a password in it (``redis://:secret@host``) is never shown."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _text(value: Any) -> str:

@@ -141,3 +141,15 @@ def test_redis_origins_needs_a_url_or_a_client() -> None:
     with pytest.raises(ConfigurationError, match=re.escape("invalidate_via=42")):
         RedisOrigins(42)
 
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("redis://:s3cret@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
+    ("redis://app:s3cret@cache.internal/2", "redis://app:***@cache.internal/2"),
+    ("rediss://cache.internal:6380/0", "rediss://cache.internal:6380/0"),
+])
+def test_a_password_in_the_url_is_never_shown(url: str, shown: str) -> None:
+    origins = CachedOrigins(lambda: [A], invalidate_via=url)
+    described = origins.describe()["invalidate_via"]
+    assert described == f"{shown} channel 'flask-crossorigin:invalidate'"
+    assert "s3cret" not in repr(origins.describe())
