@@ -77,7 +77,11 @@ class Decision:
 
 
 class Policy:
-    """One immutable, compiled CORS policy. Safe to share between threads."""
+    """One immutable, compiled CORS policy. Safe to share between threads.
+
+    On origins loaded at run time (``CachedOrigins``), each reload hands the policy
+    its precomputed answers for the new set, swapped whole (:meth:`take_origins`).
+    """
 
     def __init__(self, name: str, settings: dict[str, Any], origins: AnyOriginMatcher) -> None:
         #: Where the policy comes from, as people read it ("resources['/api/*']").
