@@ -19,10 +19,14 @@ from typing import Any, Callable
 
 import pytest
 from flask import Flask
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flask_crossorigin import CORS, CachedOrigins, ConfigurationError, cross_origin, request_refused
+from flask_crossorigin.cached_origins import entry_problems
 from flask_crossorigin.errors import collected_warnings
 from flask_crossorigin.origins import compile_origins
+from flask_crossorigin.policy import compile_policy
 
 from .conftest import preflight
 
@@ -611,3 +615,32 @@ def test_accepted_wherever_origins_are(how: str, cached: Callable[..., CachedOri
     rows.append(B)
     origins.refresh()
     assert grant(app, B) == B
+
+
+# -- a loaded set decides as the same set listed statically (property) ----------------
+
+POOL = [*GOOD_ENTRIES, "https://B.example", "https://*.b.example:8443", *BAD_ENTRIES[:13]]
+PROBES = [A, B, "https://b.example", "https://x.b.example:8443", "https://x.tenants.example",
+          "https://abc.regex.example", "https://1.numbers.example", "null", "http://localhost:3000",
+          "https://app.example", "https://evil.example", "https://x.github.io", "HTTPS://A.EXAMPLE",
+          "https://a.example.evil.net", "http://127.0.0.1", "https://foo.co.uk", ""]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(POOL), max_size=8), st.booleans())
+def test_a_loaded_list_decides_as_its_good_entries_listed(
+        loaded: list[Any], credentials: bool) -> None:
+    origins = CachedOrigins(lambda: list(loaded), ttl=3600, max_stale=7200)
+    assert origins.refresh()
+    options = {"supports_credentials": credentials, "allow_headers": ["X-Token"]}
+    dynamic = compile_policy("p", [("CORS()", {**options, "origins": origins})])
+    good = [entry for entry in loaded if not entry_problems(entry)]
+    static = compile_policy("p", [("CORS()", {**options, "origins": good})])
+    for probe in PROBES:
+        ours, theirs = dynamic.actual(probe), static.actual(probe)
+        assert ours.headers == theirs.headers, probe
+        assert (ours.refusal is None) == (theirs.refusal is None), probe
+        pre, pre_static = dynamic.preflight(probe, "PUT", "x-token"), static.preflight(
+            probe, "PUT", "x-token")
+        assert pre.headers == pre_static.headers, probe
+    assert origins.skipped_count == len(loaded) - len(good)
