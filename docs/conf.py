@@ -1,7 +1,8 @@
 """Sphinx configuration for the flask-crossorigin documentation.
 
-Build: ``tox -e docs``, or ``sphinx-build -W --keep-going -b html docs docs/_build/html``
-(and ``-b doctest`` to run the examples).
+Build (the README's commands): ``python -m pip install -e '.[docs]'``, then
+``python -m sphinx -W --keep-going -b html docs docs/_build/html`` (and ``-b doctest``
+to run the examples); or ``tox -e docs``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from .cached_origins import CachedOrigins
 from .decorator import cross_origin
 from .errors import ConfigurationError, ConfigurationWarning, Problem
 from .extension import CORS, CrossOriginState
-from .options import OPTIONS, Option
+from .options import OPTIONS, CorsOptions, CrossOriginOptions, Option, ReportOnlyOptions
 from .policy import Decision, Policy
 from .signals import preflight_answered, report_only_mismatch, request_refused
 
@@ -39,12 +39,15 @@ __all__ = [
     "CachedOrigins",
     "ConfigurationError",
     "ConfigurationWarning",
+    "CorsOptions",
+    "CrossOriginOptions",
     "CrossOriginState",
     "Decision",
     "Option",
     "Policy",
     "Problem",
     "RedisOrigins",
+    "ReportOnlyOptions",
     "cross_origin",
     "preflight_answered",
     "report_only_mismatch",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import inspect
 import weakref
-from typing import Any, Callable, TypeVar, cast
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast
 
 from flask import Flask, Request, current_app, request
 from flask.typing import ResponseReturnValue
@@ -19,8 +20,16 @@ from .extension import (
     decorator_policy,
     preflight_rule,
 )
-from .options import POLICY_OPTIONS, options_from_config, unknown_option_problems
+from .options import (
+    POLICY_OPTIONS,
+    CrossOriginOptions,
+    options_from_config,
+    unknown_option_problems,
+)
 from .policy import Policy, build_policy, compile_policy, is_preflight
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11; only for mypy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,7 +42,7 @@ class ViewPolicy:
     keys: when ``CORS(app)`` is initialised, or on the view's first request.
     """
 
-    def __init__(self, view_name: str, options: dict[str, Any]) -> None:
+    def __init__(self, view_name: str, options: Mapping[str, Any]) -> None:
         self.name = f"@cross_origin on {view_name}"
         self.options = options
         where = "@cross_origin()"
@@ -59,7 +68,7 @@ class ViewPolicy:
         return policy
 
 
-def cross_origin(**options: Any) -> Callable[[F], F]:
+def cross_origin(**options: Unpack[CrossOriginOptions]) -> Callable[[F], F]:
     """Give one view its own CORS policy (sync and async views alike).
 
     Takes the same options as :class:`~flask_crossorigin.CORS` except

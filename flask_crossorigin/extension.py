@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import ConfigurationError, Problem
 from .headers import is_token, merged_vary
-from .options import OPTIONS_BY_NAME, unknown_option_problems
+from .options import OPTIONS_BY_NAME, CorsOptions, unknown_option_problems
 from .policy import Decision, Policy, is_preflight
 from .reasons import escape, logger
 from .report_only import compare as compare_report_only
@@ -44,9 +44,9 @@ from .signals import (
 )
 
 if TYPE_CHECKING:
-
     from _typeshed.wsgi import WSGIEnvironment
     from flask.blueprints import BlueprintSetupState
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11; only for mypy
     from werkzeug.routing import MapAdapter, Rule
 
 #: The key of the per-app state in ``app.extensions``.
@@ -55,6 +55,11 @@ EXTENSION_KEY = "crossorigin"
 ANSWERED_KEY = "flask_crossorigin.answered"
 #: Set in the WSGI environ when Flask handles an unhandled exception of the request.
 UNHANDLED_KEY = "flask_crossorigin.unhandled"
+#: Set in the WSGI environ to the :class:`~flask_crossorigin.policy.Policy` whose decision
+#: the response carries, by the two functions that write decisions onto responses
+#: (absent: no policy applied). ``flask cors check`` reads it: it reports what the hooks
+#: decided, never a model of them.
+POLICY_KEY = "flask_crossorigin.policy"
 _ALL_OPTIONS = tuple(OPTIONS_BY_NAME)
 _STATE_LOCK = threading.Lock()
 #: Bounds of the cache of policies by (endpoint, path): entries, and path length.
@@ -78,13 +83,15 @@ class CORS:
     compiled here: a bad configuration raises :class:`ConfigurationError`.
     """
 
-    def __init__(self, app: AppOrBlueprint | None = None, **options: Any) -> None:
+    def __init__(
+        self, app: AppOrBlueprint | None = None, **options: Unpack[CorsOptions]
+    ) -> None:
         _raise_if(unknown_option_problems(options, "CORS()", _ALL_OPTIONS))
         self._options = options
         if app is not None:
             self.init_app(app)
 
-    def init_app(self, app: AppOrBlueprint, **options: Any) -> None:
+    def init_app(self, app: AppOrBlueprint, **options: Unpack[CorsOptions]) -> None:
         """Register the extension on an app, or on a blueprint (for its routes only)."""
         _raise_if(unknown_option_problems(options, "init_app()", _ALL_OPTIONS))
         merged = {**self._options, **options}
@@ -388,6 +395,7 @@ def _redirect_path(adapter: MapAdapter, redirect: RequestRedirect) -> str:
 
 def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Response:
     """The extension's own answer to a preflight: 204 when granted, 403 when refused."""
+    environ[POLICY_KEY] = policy
     decision = policy.preflight_for(environ)
     refusal = decision.refusal
     response: Response = app.response_class(status=204 if refusal is None else 403)
@@ -416,6 +424,7 @@ def add_cors_headers(
     A response that set its own ``Access-Control-Allow-Origin`` is left alone,
     and any other CORS header it set keeps its value: each appears once.
     """
+    environ[POLICY_KEY] = policy
     if UNHANDLED_KEY in environ and not policy.intercept_exceptions:
         return  # an unhandled exception's 500, by flask-cors's meaning of the option
     headers = response.headers
@@ -527,6 +536,7 @@ def _raise_if(problems: list[Problem]) -> None:
 
 
 __all__ = [
+    "POLICY_KEY",
     "CORS",
     "CrossOriginState",
     "PolicySource",

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable, Optional, TypedDict, Union
 
 from .errors import Problem, warn_configuration
 from .headers import is_token
@@ -134,6 +134,68 @@ OPTIONS: tuple[Option, ...] = (
     ),
 )
 
+# -- the options as types: what editors complete and mypy checks ---------------------
+# One line per option of the table above (tests/test_typed_options.py compares them).
+# The runtime checks the values all the same, for code that no type checker reads.
+
+#: One allowed origin: exact, wildcard or regex text, a compiled regex, or a callable.
+OriginEntry = Union[str, "re.Pattern[str]", Callable[[str], bool]]
+#: ``origins``: one entry, a comma-separated string, or a collection of entries.
+Origins = Union[OriginEntry, list[OriginEntry], tuple[OriginEntry, ...], set[OriginEntry],
+                frozenset[OriginEntry]]
+#: ``methods``, ``expose_headers``: a name, ``"A, B"``, or a collection of names.
+Names = Union[str, list[str], tuple[str, ...], set[str], frozenset[str]]
+#: ``allow_headers``: names, and regexes matched against the whole name.
+HeaderEntry = Union[str, "re.Pattern[str]"]
+AllowHeaders = Union[str, list[HeaderEntry], tuple[HeaderEntry, ...], set[HeaderEntry],
+                     frozenset[HeaderEntry]]
+#: Seconds: an int, digits (as the environment gives them) or a timedelta.
+Seconds = Union[int, str, timedelta]
+#: A resource pattern: a path pattern (``"/api/*"``) or a regex.
+ResourcePatternSpec = Union[str, "re.Pattern[str]"]
+
+
+class ReportOnlyOptions(TypedDict, total=False):
+    """The options of a ``report_only`` policy: a policy's, but not the report-only ones.
+
+    Every key is optional. ``CORS(app, **options)`` and ``@cross_origin(**options)``
+    take the subclasses :class:`CrossOriginOptions` and :class:`CorsOptions`, so
+    that mypy and editors know every option's name and type.
+    """
+
+    origins: Origins
+    methods: Names
+    allow_headers: AllowHeaders
+    expose_headers: Names | None
+    supports_credentials: bool
+    max_age: Seconds | None
+    send_wildcard: bool
+    vary_header: bool
+    automatic_options: bool
+    always_send: bool
+    intercept_exceptions: bool
+    allow_private_network: bool
+
+
+class CrossOriginOptions(ReportOnlyOptions, total=False):
+    """The keyword arguments of :func:`~flask_crossorigin.cross_origin`, and of one
+    ``resources`` entry."""
+
+    report_only: ReportOnlyOptions | None
+    report_only_interval: Seconds | float
+
+
+#: ``resources``: patterns, or a mapping of pattern -> that path's options.
+Resources = Union[ResourcePatternSpec, list[ResourcePatternSpec], tuple[ResourcePatternSpec, ...],
+                  Mapping[ResourcePatternSpec, Optional[CrossOriginOptions]]]
+
+
+class CorsOptions(CrossOriginOptions, total=False):
+    """The keyword arguments of :class:`~flask_crossorigin.CORS` and ``init_app``."""
+
+    resources: Resources
+
+
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}
 POLICY_OPTIONS = tuple(o.name for o in OPTIONS if not o.extension_only)
 #: The options a ``report_only`` dict may set: a policy's, but not the report-only ones.
@@ -224,8 +286,30 @@ def merge_layers(layers: Iterable[Layer]) -> dict[str, tuple[Any, str]]:
 def check_bool(name: str, value: Any, where: str, problems: list[Problem]) -> bool:
     if isinstance(value, bool):
         return value
-    problems.append(Problem(where, name, value, "must be True or False"))
+    meaning: bool | None = None
+    if isinstance(value, str):
+        meaning = _BOOLEAN_WORDS.get(value.strip().lower())
+    elif type(value) is int and value in (0, 1):  # FLASK_CORS_...=1 reads as the number 1
+        meaning = bool(value)
+    if meaning is None or not where.startswith("app.config"):
+        problems.append(Problem(where, name, value, "must be True or False"))
+        return False
+    # 'True' from FLASK_CORS_...=True: from_prefixed_env() reads values as JSON, and
+    # JSON's booleans are lowercase, so the word stayed a string.
+    word = "true" if meaning else "false"
+    key = "FLASK_" + OPTIONS_BY_NAME[name].config_key
+    problems.append(Problem(
+        where, name, value,
+        f"must be True or False, not {'a string' if isinstance(value, str) else 'a number'}; "
+        f"environment values are read as JSON by "
+        f"app.config.from_prefixed_env(), where a boolean is written {word} (lowercase): "
+        f"{key}={word}",
+    ))
     return False
+
+
+_BOOLEAN_WORDS = {"true": True, "false": False, "yes": True, "no": False, "on": True,
+                  "off": False, "1": True, "0": False}
 
 
 def check_token_list(
@@ -270,10 +354,17 @@ def check_token_list(
 
 
 def split_name_list(value: str) -> list[str]:
-    """One string of comma-separated names as the list it means; empty parts dropped."""
+    """One string of comma-separated names as the list it means; empty parts dropped.
+
+    Whitespace around each name is dropped (a name never holds any), as environment
+    variables and secret files deliver ``"GET, POST\n"``.
+    """
     if "," not in value:
-        return [value]
-    return [part.strip(" \t") for part in value.split(",") if part.strip(" \t")]
+        return [value.strip(_SPACE) or value]
+    return [part.strip(_SPACE) for part in value.split(",") if part.strip(_SPACE)]
+
+
+_SPACE = " \t\r\n\f\v"
 
 
 # What makes an allow_headers entry a regular expression: a header name never holds

@@ -308,6 +308,9 @@ class ClosedOriginMatcher(OriginMatcher):
 #: What a policy matches origins with: a static matcher, or a live one.
 AnyOriginMatcher = Union[OriginMatcher, LiveOriginMatcher]
 
+#: What is trimmed from around a configured origin or name: ASCII whitespace.
+SURROUNDING_WHITESPACE = " \t\r\n\f\v"
+
 
 def compile_origins(value: object) -> tuple[AnyOriginMatcher | None, list[tuple[object, str]]]:
     """Validate ``origins`` and build its matcher.
@@ -336,6 +339,9 @@ def compile_origins(value: object) -> tuple[AnyOriginMatcher | None, list[tuple[
             regexes.append(item)
             entries.append(f"regex {item.pattern!r}")
         elif isinstance(item, str):
+            # Environment variables and secret files deliver ' https://a.example\n': space
+            # around an origin cannot be part of it, so it is dropped (inside, it warns).
+            item = item.strip(SURROUNDING_WHITESPACE) or item
             entries.append(item)
             if item == ANY_ORIGIN:
                 any_origin = True

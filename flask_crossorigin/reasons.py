@@ -67,6 +67,12 @@ VERDICTS: dict[str, str] = {
         "no CORS policy applies to {path}: no resource pattern matches it and its view "
         "has no @cross_origin; add a pattern that matches it to resources"
     ),
+    "view-not-reached": (
+        "the answer ({status}) did not come from the view, so {policy} added nothing: "
+        "without CORS(app), @cross_origin adds headers only to what its view returns, not "
+        "to a redirect, an error or a before_request hook's answer; add "
+        "CORS(app, resources={{}}) to let the extension's hooks add them"
+    ),
     "error-not-intercepted": (
         "the response is an error ({status}), perhaps an unhandled exception, and {policy} "
         "has intercept_exceptions=False, which leaves those without CORS headers; set "

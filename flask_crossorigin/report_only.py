@@ -5,9 +5,9 @@ A policy compiled with ``report_only={...}`` carries its shadow in
 enforced policy has decided a request (and only then, so the response is
 exactly what it would be without the shadow), :func:`compare` asks the shadow
 the same question. When one grants and the other refuses, it sends
-:data:`report_only_mismatch` and logs one ``INFO`` line on the
-``flask_crossorigin`` logger, at most once per (policy, origin, reason) per
-``report_only_interval`` seconds.
+:data:`report_only_mismatch` and logs one ``INFO`` line (``WARNING`` in debug
+mode) on the ``flask_crossorigin`` logger, at most once per (policy, origin,
+reason) per ``report_only_interval`` seconds.
 
 Keyword arguments of :data:`report_only_mismatch` (sender: the app):
 
@@ -205,7 +205,10 @@ def _report(
         method_key = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" if preflight else "REQUEST_METHOD"
         report_only_mismatch.send(app, **_details(
             policy, trial, mismatch, refusal, origin, environ.get(method_key, ""), preflight))
-    if not logger.isEnabledFor(logging.INFO):
+    # In debug mode at WARNING, as refusals are: Python's default handler shows it under
+    # 'flask run --debug' without any logging configuration.
+    level = logging.WARNING if app.debug else logging.INFO
+    if not logger.isEnabledFor(level):
         return
     key = (trial.name, mismatch, origin[:ORIGIN_KEY_LENGTH], refusal.code)
     log = mismatch_log(app)
@@ -214,13 +217,15 @@ def _report(
         return
     repeats, held_back = admitted
     if held_back:
-        logger.info(
+        logger.log(
+            level,
             "report-only: %d more mismatch lines were not logged (at most %d every %g "
             "seconds); the report_only_mismatch signal is sent for every mismatch",
             held_back, log.max_lines, log.window,
         )
     would_refuse = mismatch == "would-refuse"
-    logger.info(
+    logger.log(
+        level,
         "report-only: %s would %s %s %s %s from '%s', which %s %s: %s%s",
         trial.name,
         "refuse" if would_refuse else "grant",

@@ -20,7 +20,7 @@ from .test_cli import api_app, first_line, run
 
 
 def test_routes_shows_what_a_preflight_may_ask_for() -> None:
-    result = run(api_app(), "routes")
+    result = run(api_app(), "routes", "--wide")
     assert result.exit_code == 0
     head, rule, *rows = result.output.splitlines()
     columns = head.split()
@@ -46,7 +46,7 @@ def test_routes_shows_the_host_of_host_matching_rules() -> None:
     CORS(app, origins=[TRUSTED])
     rows = {row["endpoint"]: row for row in route_rows(app)}
     assert rows["x"]["host"] == "api.example"
-    lines = run(app, "routes").output.splitlines()
+    lines = run(app, "routes", "--wide").output.splitlines()
     assert lines[0].split()[:2] == ["Host", "Rule"]
     assert any(line.split()[:2] == ["api.example", "/x"] for line in lines)
     assert all(row["host"] is None for row in route_rows(api_app()))

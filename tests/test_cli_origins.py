@@ -61,7 +61,7 @@ def test_routes_and_check_say_where_loaded_origins_come_from(made: list[CachedOr
     assert rows["/static-list"]["origins"] == [B]
     assert rows["/static-list"]["origins_loaded"] is None
     table = run(app, "routes").output
-    assert " CachedOrigins(tenant_origins): 1 origins, fresh " in table
+    assert "  Origins        CachedOrigins(tenant_origins): 1 origins, fresh\n" in table
 
     result = run(app, "check", "/api/data", "--origin", A)
     assert result.exit_code == 0, result.output

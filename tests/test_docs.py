@@ -6,6 +6,12 @@ temporary directory, so that the normal test suite guards the docs too.
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,7 +20,8 @@ from sphinx.cmd.build import build_main
 
 from flask_crossorigin import OPTIONS
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
 
 
 def sphinx_build(builder: str, out: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -118,3 +125,65 @@ def test_headings_are_unique_and_none_is_empty(page: str) -> None:
 def test_migration_guide_describes_the_release_the_suite_runs() -> None:
     text = (DOCS / "migrating.rst").read_text(encoding="utf-8")
     assert "flask-cors 6.0.5" in text and "6.0.2" not in text
+
+
+# -- the README's build command, on a fresh clone -------------------------------------------
+
+
+def readme_docs_commands() -> list[str]:
+    """The commands of the README's "Documentation" section, in order."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Documentation"):]
+    block = section[section.index("```bash") + len("```bash"):]
+    block = block[:block.index("```")]
+    return [line.split("  #")[0].strip() for line in block.strip().splitlines()]
+
+
+def docs_extra() -> set[str]:
+    """The distributions of the ``[docs]`` extra (tomllib is not in Python 3.9 and 3.10)."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    block = re.search(r"^docs = \[(.*?)^\]", pyproject, re.MULTILINE | re.DOTALL)
+    assert block is not None
+    specs = re.findall(r'^\s+"([^"]+)"', block[1], re.MULTILINE)
+    return {re.split(r"[<>=\[ ]", spec, maxsplit=1)[0].lower() for spec in specs}
+
+
+def test_the_docs_extra_has_everything_the_build_imports() -> None:
+    """What a plain sphinx-build lacked: the theme and myst_parser come with '.[docs]'."""
+    conf = (DOCS / "conf.py").read_text(encoding="utf-8")
+    extensions = re.findall(r'^\s+"([\w.]+)",', conf[conf.index("extensions = ["):],
+                            re.MULTILINE)
+    theme = re.search(r'^html_theme = "(\w+)"', conf, re.MULTILINE)
+    assert theme is not None
+    local = {path.stem for path in (DOCS / "_ext").glob("*.py")}
+    needed = {"sphinx", theme[1]}
+    needed |= {name.split(".")[0].replace("_", "-") for name in extensions
+               if name.split(".")[0] not in local | {"sphinx"}}
+    assert needed <= docs_extra(), needed - docs_extra()
+
+
+def test_the_readme_builds_the_docs_from_a_fresh_clone(tmp_path: Path) -> None:
+    """The README's commands, run in a copy of the tracked files only (no build output,
+    no installed copy of the package on the path)."""
+    commands = readme_docs_commands()
+    assert commands[0] == "python -m pip install -e '.[docs]'"
+    builds = commands[1:]
+    assert [command.split()[6] for command in builds] == ["html", "doctest"]
+    # What a clone holds: the tracked files, as this checkout has them.
+    clone = tmp_path / "clone"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True,
+                             capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, tracked):
+        source = ROOT / name
+        if source.is_file():
+            target = clone / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    for command in builds:
+        args = shlex.split(command)
+        assert args[:3] == ["python", "-m", "sphinx"]
+        done = subprocess.run([sys.executable, *args[1:]], cwd=clone, env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{command}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert (clone / "docs" / "_build" / "html" / "index.html").is_file()

@@ -105,7 +105,7 @@ def test_check_on_a_decorated_view() -> None:
 
 
 def test_routes_marks_the_routes_with_a_report_only_policy() -> None:
-    result = run(tightening_app(), "routes")
+    result = run(tightening_app(), "routes", "--wide")
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].split()[-1] == "Report-Only"

@@ -162,7 +162,7 @@ const SCENARIOS = [
     title: "Public route: the CORS(public) one-liner",
     request: "GET /public/hello",
     expect: "allowed",
-    why: "CORS(public) answers Access-Control-Allow-Origin: *, so any page may read it.",
+    why: "CORS(public) allows any origin: it echoes the page's origin in Access-Control-Allow-Origin (with Vary: Origin), so any page may read it.",
     run: () => call("/public/hello"),
     check: (r) => (r.body && r.body.message ? null : "no message in the body"),
   },
@@ -170,7 +170,7 @@ const SCENARIOS = [
     title: "Public route with cookies",
     request: "GET /public/hello, credentials: 'include'",
     expect: "blocked",
-    why: "A credentialed response needs the exact origin and Allow-Credentials: true; an any-origin policy answers * and never grants credentials.",
+    why: "A credentialed response needs the exact origin and Allow-Credentials: true; an any-origin policy echoes the origin but never sends Allow-Credentials.",
     run: () => call("/public/hello", { credentials: "include" }),
   },
   {

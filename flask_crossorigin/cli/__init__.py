@@ -10,7 +10,8 @@ that only use ``@cross_origin``. One module per command:
 * :mod:`.lint` warns about valid but risky policies;
 * :mod:`.origins` lists origins loaded at run time, and changes a Redis set of them;
 
-and :mod:`.context` gives each the app and CORS state it works on.
+:mod:`.context` gives each the app and CORS state it works on, and
+:mod:`.status` lists their exit statuses.
 """
 
 from __future__ import annotations
@@ -26,16 +27,22 @@ from .context import state_of
 from .lint import WARNINGS, lint_command, lint_policy
 from .origins import describe_origins, origins_command
 from .routes import route_rows, routes_command
+from .status import AppNotCheckable, not_checkable
 
 
 class _CorsGroup(AppGroup):
-    """Reports a configuration that cannot be compiled as a one-paragraph error, not a trace."""
+    """Ends with :data:`~.status.CONFIGURATION_ERROR` when the app cannot be checked: a
+    configuration that cannot be compiled as a one-paragraph error, not a trace."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ConfigurationError as error:
-            raise click.ClickException(str(error)) from error
+            raise AppNotCheckable(str(error)) from error
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # click's own ends: usage errors (2), --help, Ctrl-C
+        except Exception as error:  # the app failed to load: not "blocked", not "warnings"
+            raise not_checkable(error) from error
 
 
 cli = _CorsGroup("cors", help="Explain the CORS policies of this app and what they decide.")

@@ -12,17 +12,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import click
-from flask import Flask
+from flask import Flask, Request, has_request_context, request
 from flask.cli import with_appcontext
 from werkzeug.datastructures import Headers
 
+from ..extension import EXTENSION_KEY, POLICY_KEY, _redirect_rule
 from ..policy import ACAC, ACAH, ACAM, ACAO, Policy
 from ..reasons import Verdict
 from ..signals import report_only_mismatch, request_refused
-from .context import current_flask_app, state_of
+from . import status
+from .context import current_state, state_of
 from .origins import describe_origins
 
 #: Methods and request headers a browser sends without a preflight (Fetch standard).
@@ -53,6 +55,11 @@ class Exchange:
     blocked: str | None = None
     #: The name of the policy that decided this exchange (``None`` when none applies).
     policy: str | None = None
+    #: That policy: the one the extension's hooks applied to this request (they record it
+    #: in the request's environ; ``check`` never looks it up on its own).
+    decided_by: Policy | None = field(default=None, repr=False)
+    #: The request's path as Flask saw it (percent-decoded, without the query).
+    request_path: str = ""
     #: The report-only policy's mismatch on this exchange (the ``report_only_mismatch``
     #: signal's arguments), ``None`` when it decided alike or there is none.
     report_only: dict[str, Any] | None = None
@@ -126,22 +133,15 @@ def check_request(
         {name.lower() for name, value in parsed if not is_safelisted_header(name, value)}
     )
     needs_preflight = method not in SAFELISTED_METHODS or bool(unsafe)
-    policy, request_path = _explain_path(app, path, method)
-    # A preflight is an OPTIONS request, routed as one: '--method patch' on a view
-    # without 'patch' still reaches that view's @cross_origin policy for it.
-    preflight_policy, _ = _explain_path(app, path, "OPTIONS")
     notes: list[str] = []
     if preflight and not needs_preflight:
         notes.append("a browser sends no preflight for this request; --preflight sent one anyway")
     exchanges: list[Exchange] = []
     refusals: list[str] = []
-    refused_by: list[str] = []
-
     mismatches: list[dict[str, Any]] = []
 
     def on_refused(sender: Flask, **details: Any) -> None:
         refusals.append(details["reason"])
-        refused_by.append(details["policy"])
 
     def on_mismatch(sender: Flask, **details: Any) -> None:
         mismatches.append(details)
@@ -150,19 +150,18 @@ def check_request(
             report_only_mismatch.connected_to(on_mismatch, sender=app):
         if preflight or needs_preflight:
             exchange = _send_preflight(app, path, origin, method, unsafe)
-            exchange.policy = _policy_name(refused_by, preflight_policy)
             exchange.blocked = _take(refusals) or _judge_preflight(
-                exchange, origin, method, unsafe, credentials, preflight_policy, request_path
+                exchange, origin, method, unsafe, credentials, app
             )
             exchange.report_only = mismatches.pop() if mismatches else None
+            mismatches.clear()
             exchanges.append(exchange)
         if not preflight and not (exchanges and exchanges[0].blocked):
             values = [(name, value if value is not None else _placeholder(name))
                       for name, value in parsed]
             exchange = _send_actual(app, path, origin, method, values, send)
-            exchange.policy = _policy_name(refused_by, policy)
             exchange.blocked = _take(refusals) or _judge_actual(
-                exchange, origin, credentials, policy, request_path
+                exchange, origin, credentials, app
             )
             exchange.report_only = mismatches.pop() if mismatches else None
             mismatches.clear()
@@ -183,8 +182,7 @@ def check_request(
         reason = blocked
     else:
         reason = _allowed_reason(
-            final, policy if final.kind == "request" else preflight_policy,
-            origin, method, unsafe, credentials, len(exchanges) > 1,
+            final, origin, method, unsafe, credentials, len(exchanges) > 1
         )
     result = CheckResult(
         allowed=blocked is None,
@@ -193,16 +191,12 @@ def check_request(
         exchanges=exchanges,
         notes=notes,
     )
-    _report_only_verdict(result, preflight_policy, policy)
-    deciding_policy = next((p for p in (preflight_policy, policy)
-                            if p is not None and p.name == result.policy), None)
-    result.origins = describe_origins(deciding_policy)
+    _report_only_verdict(result)
+    result.origins = describe_origins(deciding.decided_by)
     return result
 
 
-def _report_only_verdict(
-    result: CheckResult, preflight_policy: Policy | None, policy: Policy | None
-) -> None:
+def _report_only_verdict(result: CheckResult) -> None:
     """Fill in what the report-only policy would decide, from the mismatches it reported.
 
     An exchange without a mismatch was decided alike by both policies.
@@ -225,7 +219,7 @@ def _report_only_verdict(
                     "a browser sends next was not checked")
         return
     for exchange in result.exchanges:
-        enforced = preflight_policy if exchange.kind == "preflight" else policy
+        enforced = exchange.decided_by
         trial = enforced.report_only if enforced is not None else None
         if enforced is not None and trial is not None:
             result.report_only_policy = trial.name
@@ -233,15 +227,6 @@ def _report_only_verdict(
             result.report_only_reason = (
                 f"the same verdict: {trial.name} decides this as {enforced.name} does")
             return
-
-
-def _policy_name(refused_by: list[str], policy: Policy | None) -> str | None:
-    """The policy the extension named in its refusal, else the one it looks up."""
-    if refused_by:
-        name = refused_by[-1]
-        refused_by.clear()
-        return name
-    return policy.name if policy is not None else None
 
 
 def _take(refusals: list[str]) -> str | None:
@@ -252,19 +237,6 @@ def _take(refusals: list[str]) -> str | None:
 
 def _placeholder(name: str) -> str:
     return "application/json" if name.lower() == "content-type" else "x"
-
-
-def _explain_path(app: Flask, path: str, method: str) -> tuple[Policy | None, str]:
-    """The policy the extension looks up for ``path``, routed by Flask as for a request."""
-    with app.test_request_context(path, method=method) as ctx:
-        rule = ctx.request.url_rule
-        endpoint = rule.endpoint if rule is not None else None
-        blueprints = ctx.request.blueprints if rule is not None else []
-        request_path = ctx.request.path
-    policy = state_of(app).policy_for(
-        request_path, endpoint, blueprints
-    )
-    return policy, request_path
 
 
 def _send_preflight(
@@ -282,18 +254,27 @@ def _send_actual(
     app: Flask, path: str, origin: str, method: str, values: list[tuple[str, str]], send: bool
 ) -> Exchange:
     exchange = Exchange("request", method, path, [("Origin", origin), *values])
-    if send or method.upper() in _SAFE_METHODS:
-        _send(app, exchange)
+    if send or method.upper() in _SAFE_METHODS or not _reaches_a_view(app, exchange):
+        _send(app, exchange)  # no view runs for a 404, a 405 or a redirect
         return exchange
-    # Add the extension's headers to an empty response, with the request routed as usual.
+    # Pass an empty response through the after_request hook (or, without CORS(app), what
+    # a @cross_origin view does with its own response): the request is routed as usual.
     exchange.view_run = False
-    with app.test_request_context(path, method=method, headers=exchange.request_headers):
+    with app.test_request_context(path, method=method, headers=exchange.request_headers) as ctx:
         response = app.response_class()
         del response.headers["Content-Type"]  # no body: only what the extension adds
         state_of(app).add_response_headers(response)
+        _record(exchange, ctx.request)
     exchange.status = response.status
     exchange.response_headers = list(response.headers.items())
     return exchange
+
+
+def _reaches_a_view(app: Flask, exchange: Exchange) -> bool:
+    with app.test_request_context(
+        exchange.path, method=exchange.method, headers=exchange.request_headers
+    ) as ctx:
+        return ctx.request.routing_exception is None
 
 
 def _send(app: Flask, exchange: Exchange) -> None:
@@ -301,9 +282,16 @@ def _send(app: Flask, exchange: Exchange) -> None:
     propagate = app.config.get("PROPAGATE_EXCEPTIONS")
     app.config["PROPAGATE_EXCEPTIONS"] = False
     try:
-        response = app.test_client().open(
-            exchange.path, method=exchange.method, headers=exchange.request_headers
-        )
+        # The block keeps the request's context after the response, to read what the
+        # extension's hooks recorded in its environ.
+        with app.test_client() as client:
+            response = client.open(
+                exchange.path, method=exchange.method, headers=exchange.request_headers
+            )
+            if has_request_context():  # not when a WSGI middleware answered by itself
+                _record(exchange, cast(Request, request._get_current_object()))  # type: ignore[attr-defined]
+            else:
+                exchange.request_path = exchange.path.split("?", 1)[0]
     finally:
         app.config["PROPAGATE_EXCEPTIONS"] = propagate
     exchange.status = response.status
@@ -311,19 +299,44 @@ def _send(app: Flask, exchange: Exchange) -> None:
     response.close()
 
 
+def _record(exchange: Exchange, req: Request) -> None:
+    """Take from the request what the extension's hooks decided: the policy they applied."""
+    exchange.request_path = req.path
+    decided_by = req.environ.get(POLICY_KEY)
+    exchange.decided_by = decided_by if isinstance(decided_by, Policy) else None
+    exchange.policy = exchange.decided_by.name if exchange.decided_by is not None else None
+
+
+def _not_applied(app: Flask, exchange: Exchange) -> str:
+    """Why no policy gave the response its headers (the hooks applied none)."""
+    status = exchange.status
+    if EXTENSION_KEY not in app.extensions:
+        # Without CORS(app) a @cross_origin view adds headers only to what it returns:
+        # name the policy the extension's hooks would apply, if there is one.
+        with app.test_request_context(
+            exchange.path, method=exchange.method, headers=exchange.request_headers
+        ) as ctx:
+            req = ctx.request
+            rule = req.url_rule if req.routing_exception is None else _redirect_rule(req)
+            covering = state_of(app).policy_of_rule(rule, req.path)
+        if covering is not None:
+            return Verdict("view-not-reached", policy=covering.name, status=status).message
+    return Verdict("no-policy", path=exchange.request_path).message
+
+
 def _judge_actual(
     exchange: Exchange,
     origin: str,
     credentials: bool,
-    policy: Policy | None,
-    path: str,
+    app: Flask,
 ) -> str | None:
     """The Fetch standard's CORS check; ``None`` when it passes."""
     headers = Headers(exchange.response_headers)
     values = headers.getlist(ACAO)
+    policy, path = exchange.decided_by, exchange.request_path
     if not values:
         if policy is None:
-            return Verdict("no-policy", path=path).message
+            return _not_applied(app, exchange)
         status = int(exchange.status.split(" ", 1)[0])
         if status >= 500 and not policy.intercept_exceptions:
             return Verdict("error-not-intercepted", status=exchange.status,
@@ -362,14 +375,13 @@ def _judge_preflight(
     method: str,
     unsafe: list[str],
     credentials: bool,
-    policy: Policy | None,
-    path: str,
+    app: Flask,
 ) -> str | None:
     """The Fetch standard's CORS-preflight fetch checks; ``None`` when they pass."""
     # A status that is not ok fails whatever the headers say (and gets no grant).
     if not 200 <= int(exchange.status.split(" ", 1)[0]) <= 299:
         return Verdict("preflight-status", status=exchange.status).message
-    failed = _judge_actual(exchange, origin, credentials, policy, path)
+    failed = _judge_actual(exchange, origin, credentials, app)
     if failed is not None:
         return failed
     headers = Headers(exchange.response_headers)
@@ -397,14 +409,13 @@ def _split(value: str) -> list[str]:
 
 def _allowed_reason(
     final: Exchange,
-    policy: Policy | None,
     origin: str,
     method: str,
     unsafe: list[str],
     credentials: bool,
     preflighted: bool,
 ) -> str:
-    name = policy.name if policy is not None else "the view's own headers"
+    name = final.policy or "the view's own headers"
     if final.kind == "preflight" or preflighted:
         if unsafe:
             return Verdict("allowed-preflight-headers", policy=name, origin=origin,
@@ -468,12 +479,14 @@ def check_command(
     """Send a cross-origin request to PATH and say whether a browser would allow it.
 
     Exit status 0 when the browser would let the page read the response, 1 when
-    it would block it.
+    it would block it, 2 for a usage error, 3 when the app cannot be checked (its
+    CORS configuration is invalid, or it fails to load).
     """
+    app = current_state().app
     result = check_request(
-        current_flask_app(), path, origin, method, headers,
+        app, path, origin, method, headers,
         credentials=credentials, preflight=preflight, send=send,
     )
     for line in render_check(result):
         click.echo(line)
-    raise SystemExit(0 if result.allowed else 1)
+    raise SystemExit(status.OK if result.allowed else status.FOUND)

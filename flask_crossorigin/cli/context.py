@@ -17,8 +17,11 @@ def state_of(app: Flask) -> CrossOriginState:
 
 
 def current_state() -> CrossOriginState:
-    """The CORS state of the app the command runs for."""
-    return state_of(current_flask_app())
+    """The CORS state of the app the command runs for, every ``@cross_origin`` view's
+    policy compiled: a configuration error ends the command before it reports anything."""
+    state = state_of(current_flask_app())
+    state.compile_views()
+    return state
 
 
 def current_flask_app() -> Flask:

@@ -12,6 +12,7 @@ from ..extension import EXTENSION_KEY, CrossOriginState
 from ..options import ignored_config_keys
 from ..origins import _UNESCAPED_DOT  # the same test as the warning at start-up
 from ..policy import Policy
+from . import status
 from .context import current_state
 
 #: Preflight-cache caps per engine, in seconds: what a ``max_age`` turns into.
@@ -161,7 +162,11 @@ def decorator_hook_warnings(app: Flask) -> list[str]:
 @click.command("lint")
 @with_appcontext
 def lint_command() -> None:
-    """Warn about valid but risky policies. Exit status 1 when there is any warning."""
+    """Warn about valid but risky policies.
+
+    Exit status 0 without warnings, 1 with any, 2 for a usage error, 3 when the app
+    cannot be checked (its CORS configuration is invalid, or it fails to load).
+    """
     state = current_state()
     policies = app_policies(state)
     # Ignored or unknown CORS_* keys, and origins that can never match, were warned
@@ -177,5 +182,5 @@ def lint_command() -> None:
     checked = f"{count} polic{'ies' if count != 1 else 'y'} checked"
     if found:
         click.echo(f"{len(found)} warning{'s' if len(found) != 1 else ''} ({checked})")
-        raise SystemExit(1)
+        raise SystemExit(status.FOUND)
     click.echo(f"no warnings ({checked})")

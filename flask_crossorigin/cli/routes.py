@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +15,7 @@ from flask.cli import with_appcontext
 
 from ..extension import CrossOriginState, PolicySource, blueprints_of
 from ..policy import Policy
-from .context import current_flask_app, state_of
+from .context import current_state, state_of
 from .origins import describe_origins
 
 
@@ -99,21 +102,60 @@ def _may_vary(
 
 @click.command("routes")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON, one object per rule.")
+@click.option("--wide", is_flag=True,
+              help="One line per rule with every setting, however wide the terminal.")
 @with_appcontext
-def routes_command(as_json: bool) -> None:
-    """Show every URL rule with its CORS policy and where that policy comes from."""
-    app = current_flask_app()
+def routes_command(as_json: bool, wide: bool) -> None:
+    """Show every URL rule with its CORS policy and where that policy comes from.
+
+    Fits the terminal's width: the rules and their policies first, then each policy's
+    settings once. --wide prints one line per rule with every setting.
+    """
+    app = current_state().app
     rows = route_rows(app)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
-    for line in _columns(route_table(rows, host_matching=app.url_map.host_matching)):
+    host_matching = app.url_map.host_matching
+    if wide:
+        lines = list(_columns(route_table(rows, host_matching=host_matching)))
+    else:
+        lines = narrow_routes(rows, host_matching=host_matching,
+                              width=shutil.get_terminal_size().columns)
+    for line in lines:
         click.echo(line)
     if any(row["varies"] for row in rows):
         click.echo(
             "\n* looked up with the rule text as path; a more specific pattern may give some "
             "of its URLs another policy: run 'flask cors check' on one"
         )
+
+
+#: The narrowest table ``routes`` lays out; a narrower terminal wraps its lines.
+MIN_WIDTH = 40
+
+
+def narrow_routes(rows: list[dict[str, Any]], *, host_matching: bool, width: int) -> list[str]:
+    """``flask cors routes`` within ``width`` columns: a table of the rules and their
+    policy's name, then each policy's settings once (a policy serves many rules)."""
+    width = max(width, MIN_WIDTH)
+    table = route_table(rows, host_matching=host_matching)
+    keep = 4 if host_matching else 3  # (Host,) Rule, Methods, Policy
+    lines = list(_columns([row[:keep] for row in table], width))
+    settings = table[0][keep:]
+    shown: set[tuple[str, ...]] = set()
+    label = max(len(name) for name in settings) + 2
+    for row, cells in zip(rows, table[1:]):
+        if row["policy"] is None or cells[keep - 1:] in shown:
+            continue
+        shown.add(cells[keep - 1:])
+        lines += ["", *_wrap(row["policy"], width)]
+        for name, value in zip(settings, cells[keep:]):
+            if name == "Report-Only" and value == "-":
+                continue  # the line only for the policies that have one
+            lines += _wrap(value, width, initial_indent=f"  {name:<{label}}",
+                           subsequent_indent=" " * (label + 2))
+    return lines
 
 
 def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tuple[str, ...]]:
@@ -162,9 +204,38 @@ def _report_only_cell(trial: dict[str, Any] | None) -> str:
     return "; ".join(parts) or "(same options)"
 
 
-def _columns(rows: list[tuple[str, ...]]) -> Iterator[str]:
+def _columns(rows: list[tuple[str, ...]], width: int | None = None) -> Iterator[str]:
+    """Left-aligned columns two spaces apart, a rule of dashes under the head. Within
+    ``width``, the widest column is narrowed first and its cells wrap onto more lines."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    if width is not None:
+        floor = [min(w, max(len(rows[0][i]), 8)) for i, w in enumerate(widths)]
+        while sum(widths) + 2 * (len(widths) - 1) > width:
+            narrowable = [i for i in range(len(widths)) if widths[i] > floor[i]]
+            if not narrowable:
+                break  # as narrow as it gets
+            widths[max(narrowable, key=lambda i: widths[i])] -= 1
     for index, row in enumerate(rows):
-        yield "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+        wrapped = [_wrap(cell, w) or [""] for cell, w in zip(row, widths)]
+        for depth in range(max(len(cell) for cell in wrapped)):
+            parts = [cell[depth] if depth < len(cell) else "" for cell in wrapped]
+            yield "  ".join(part.ljust(w) for part, w in zip(parts, widths)).rstrip()
         if index == 0:
-            yield "  ".join("-" * width for width in widths)
+            yield "  ".join("-" * w for w in widths)
+
+
+class _CellWrapper(textwrap.TextWrapper):
+    """Wraps at spaces and after each ``/`` of a path (a word longer than the line is cut)."""
+
+    def _split(self, text: str) -> list[str]:
+        return [chunk for chunk in _BREAKS.split(text) if chunk]
+
+
+_BREAKS = re.compile(r"(\s+|(?<=/))")
+
+
+def _wrap(
+    text: str, width: int, initial_indent: str = "", subsequent_indent: str = ""
+) -> list[str]:
+    return _CellWrapper(width, initial_indent=initial_indent,
+                        subsequent_indent=subsequent_indent, break_on_hyphens=False).wrap(text)

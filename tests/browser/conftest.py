@@ -180,6 +180,11 @@ class BrowserClient:
         self.open(origin)
         return self._run(self.page, self.origins.api + path, init)
 
+    def fetch_url(self, origin: str, url: str, **init: Any) -> FetchResult:
+        """``fetch(url, init)`` from a page on ``origin``, to any server."""
+        self.open(origin)
+        return self._run(self.page, url, init)
+
     def fetch_from_null_origin(self, path: str, **init: Any) -> FetchResult:
         """``fetch()`` from a sandboxed iframe, whose origin is opaque (``Origin: null``)."""
         self.open(self.origins.page)
