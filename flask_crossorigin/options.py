@@ -14,10 +14,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Optional, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypedDict, Union
 
 from .errors import Problem, warn_configuration
 from .headers import is_token
+
+if TYPE_CHECKING:
+    from .origins import OriginSource
 
 
 @dataclass(frozen=True)
@@ -140,9 +143,10 @@ OPTIONS: tuple[Option, ...] = (
 
 #: One allowed origin: exact, wildcard or regex text, a compiled regex, or a callable.
 OriginEntry = Union[str, "re.Pattern[str]", Callable[[str], bool]]
-#: ``origins``: one entry, a comma-separated string, or a collection of entries.
+#: ``origins``: one entry, a comma-separated string, a collection of entries, or origins
+#: loaded at run time (``CachedOrigins``, ``RedisOrigins``: the whole value).
 Origins = Union[OriginEntry, list[OriginEntry], tuple[OriginEntry, ...], set[OriginEntry],
-                frozenset[OriginEntry]]
+                frozenset[OriginEntry], "OriginSource"]
 #: ``methods``, ``expose_headers``: a name, ``"A, B"``, or a collection of names.
 Names = Union[str, list[str], tuple[str, ...], set[str], frozenset[str]]
 #: ``allow_headers``: names, and regexes matched against the whole name.
