@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-import threading
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,15 +60,28 @@ def _framework_dirs() -> tuple[str, ...]:
     return tuple(dirs)
 
 
+#: While :func:`collected_warnings` runs: where configuration warnings go instead.
+_COLLECTOR: ContextVar[list[str] | None] = ContextVar("crossorigin_warnings", default=None)
+
+
+@contextlib.contextmanager
+def collected_warnings() -> Iterator[list[str]]:
+    """Collect the configuration warnings raised inside the block instead of showing
+    them, for a caller that decides where (and whether) each is shown."""
+    collected: list[str] = []
+    token = _COLLECTOR.set(collected)
+    try:
+        yield collected
+    finally:
+        _COLLECTOR.reset(token)
+
+
 def warn_configuration(message: str) -> None:
     """Warn with :class:`ConfigurationWarning`, pointing at the user's line, not ours
-    (nor Flask's, Werkzeug's or click's).
-
-    Inside :func:`collected_warnings` (in this thread) the message is collected instead.
-    """
-    notes: list[str] | None = getattr(_collecting, "notes", None)
-    if notes is not None:
-        notes.append(message)
+    (nor Flask's, Werkzeug's or click's)."""
+    collector = _COLLECTOR.get()
+    if collector is not None:
+        collector.append(message)
         return
     skipped = _framework_dirs()
     level = 2  # 1 is this function, 2 its caller
@@ -77,23 +90,3 @@ def warn_configuration(message: str) -> None:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     warnings.warn(message, ConfigurationWarning, stacklevel=level)
-
-
-_collecting = threading.local()
-
-
-@contextmanager
-def collected_warnings() -> Iterator[list[str]]:
-    """Collect this thread's configuration warnings instead of emitting them.
-
-    Origins loaded at run time (see :mod:`flask_crossorigin.cached_origins`) are
-    compiled by the same code as static ones: what would be a warning at start-up
-    skips the entry there. Thread-local, unlike :func:`warnings.catch_warnings`.
-    """
-    outer = getattr(_collecting, "notes", None)
-    notes: list[str] = []
-    _collecting.notes = notes
-    try:
-        yield notes
-    finally:
-        _collecting.notes = outer

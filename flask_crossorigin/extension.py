@@ -29,10 +29,10 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response as BaseResponse
 
-from .errors import ConfigurationError, Problem
+from .errors import ConfigurationError, Problem, collected_warnings, warn_configuration
 from .headers import is_token, merged_vary
 from .options import OPTIONS_BY_NAME, CorsOptions, unknown_option_problems
-from .policy import Decision, Policy, is_preflight
+from .policy import Decision, Policy, attach_origin_sources, is_preflight
 from .reasons import escape, logger
 from .report_only import compare as compare_report_only
 from .resources import ResourcePattern, ResourceTable, compile_resources
@@ -42,6 +42,7 @@ from .signals import (
     send_preflight_answered,
     send_refused,
 )
+from .views import MethodPolicies, views_of
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
@@ -125,18 +126,26 @@ class CrossOriginState:
     """Everything one app knows about CORS, kept in ``app.extensions['crossorigin']``.
 
     Holds the compiled resource table of the app, those of blueprints, and a
-    cache of the policies of ``@cross_origin`` views by endpoint. Creating it
-    changes nothing on the app; :meth:`register` adds the request hooks.
+    cache of the policies of ``@cross_origin`` views by endpoint (found by
+    :mod:`flask_crossorigin.views`). Creating it changes nothing on the app;
+    :meth:`register` adds the request hooks.
     """
 
     def __init__(self, app: Flask) -> None:
         self.app = app
         self.table: ResourceTable[Policy] | None = None
         self.blueprint_tables: dict[str, ResourceTable[Policy]] = {}
-        self._view_policies: dict[str, Policy | None] = {}
-        # Recent answers of policy_for by (endpoint, path): the request path's only
-        # lookup. Bounded; cleared whenever the configuration changes.
-        self._policies: dict[tuple[str | None, str], Policy | None] = {}
+        #: What the app's view functions declare (``@cross_origin`` found on them).
+        self.views = views_of(app)
+        # Per endpoint: its view's policy, its policies per method (a MethodView with
+        # decorated methods), or None (no @cross_origin: the resource tables decide).
+        self._view_policies: dict[str, Policy | MethodPolicies | None] = {}
+        # Recent answers of policy_for by (endpoint, path), and by (endpoint, path,
+        # method) for views with per-method policies: the request path's only lookup.
+        # Bounded; cleared whenever the configuration changes.
+        self._policies: dict[tuple[Any, ...], Policy | None] = {}
+        # The decorated views registered after CORS(app) are checked at the first request.
+        self._views_unchecked = True
 
     def register(self) -> None:
         """Add the extension's hooks to the app (once, from :func:`_state_for`)."""
@@ -157,10 +166,13 @@ class CrossOriginState:
                 "the extension is already initialised on this app; pass all resources "
                 "to one CORS(app) call",
             )])
-        self.table = compile_resources(self.app.config, options, "")
+        with collected_warnings() as shown:
+            table = compile_resources(self.app.config, options, "")
+        self._show(shown)
+        self.table = table
         self._policies.clear()
-        self.compile_views()
-        self.attach_origin_sources([policy for _, policy in self.table.entries])
+        self.check_views()
+        attach_origin_sources(self.app, [policy for _, policy in self.table.entries])
 
     def add_blueprint(self, name: str, options: Mapping[str, Any]) -> None:
         if name in self.blueprint_tables:
@@ -168,29 +180,63 @@ class CrossOriginState:
                 f"CORS(blueprint {name!r})", "blueprint", name,
                 "CORS is already applied to this blueprint; pass all options in one call",
             )])
-        self.blueprint_tables[name] = compile_resources(
-            self.app.config, options, f"blueprint {name!r} ", app_resources=False
-        )
+        with collected_warnings() as shown:
+            table = compile_resources(
+                self.app.config, options, f"blueprint {name!r} ", app_resources=False
+            )
+        self._show(shown)
+        self.blueprint_tables[name] = table
         self._policies.clear()
-        self.attach_origin_sources([policy for _, policy in self.blueprint_tables[name].entries])
+        attach_origin_sources(self.app, [policy for _, policy in table.entries])
 
-    def compile_views(self) -> None:
-        """Compile the policies of ``@cross_origin`` views registered so far (fail early)."""
-        for endpoint in list(self.app.view_functions):
-            self.view_policy(endpoint)
+    def _show(self, messages: list[str]) -> None:
+        """Show configuration warnings at the user's line, and remember them: a
+        decorator's policy compiled later over the same config keys does not repeat them."""
+        for message in messages:
+            if message not in self.views.warned:
+                self.views.warned.add(message)
+                warn_configuration(message)
 
-    def view_policy(self, endpoint: str) -> Policy | None:
+    def check_views(self) -> None:
+        """Compile the policies of the ``@cross_origin`` views registered so far, and
+        find decorators the routes cannot see: one :class:`ConfigurationError`
+        listing every problem."""
+        problems = self.views.check()
+        if problems:
+            raise ConfigurationError(problems)
+        self._view_policies.clear()
+        self._policies.clear()
+
+    def _check_views_once(self) -> None:
+        """At the first request: the views registered after ``CORS(app)``. Until the
+        problems are fixed, every request raises the same error (as if the app had
+        not started)."""
+        self.check_views()
+        self._views_unchecked = False
+
+    def view_policy(self, endpoint: str, method: str | None = None) -> Policy | None:
+        """The ``@cross_origin`` policy of an endpoint's view for ``method``
+        (``None``: the view's policy for every method), or ``None``."""
+        entry = self._view_entry(endpoint)
+        if type(entry) is MethodPolicies:
+            return entry.get(method)
+        return cast(Union[Policy, None], entry)
+
+    def view_policies(self, endpoint: str) -> list[Policy]:
+        """Every ``@cross_origin`` policy of an endpoint's view (one per decorated method)."""
+        entry = self._view_entry(endpoint)
+        if type(entry) is MethodPolicies:
+            return entry.all()
+        return [cast(Policy, entry)] if entry is not None else []
+
+    def _view_entry(self, endpoint: str) -> Policy | MethodPolicies | None:
         try:
             return self._view_policies[endpoint]
         except KeyError:
             pass
-        policy = decorator_policy(self.app, endpoint)
-        self._view_policies[endpoint] = policy
-        return policy
-
-    def attach_origin_sources(self, policies: list[Policy]) -> None:
-        """First load of origins loaded at run time (``CachedOrigins``), in this app."""
-        attach_origin_sources(self.app, policies)
+        entry = self.views.compiled(endpoint)
+        self._view_policies[endpoint] = entry
+        return entry
 
     # -- which policy applies ------------------------------------------------------------
 
@@ -200,16 +246,21 @@ class CrossOriginState:
         endpoint: str | None,
         blueprints: list[str],
         source: PolicySource | None = None,
+        method: str | None = None,
     ) -> Policy | None:
         """The policy for a request: its view's decorator, else a blueprint's, else the app's.
 
+        ``method`` is the method the view runs for (a preflight's requested method):
+        a class-based view may have a decorator on some of its methods only.
         ``source``, when given, is filled in with where the policy comes from
         (see :meth:`explain`); requests pass none.
         """
         if endpoint is not None:
-            policy: Policy | None = self._view_policies.get(endpoint, _UNSEEN)
-            if policy is _UNSEEN:
-                policy = self.view_policy(endpoint)
+            entry = self._view_policies.get(endpoint, _UNSEEN)
+            policy: Policy | None = (
+                self.view_policy(endpoint, method)
+                if entry is _UNSEEN or type(entry) is MethodPolicies else entry
+            )
             if policy is not None:
                 if source is not None:
                     source.kind = "decorator"
@@ -233,21 +284,32 @@ class CrossOriginState:
         return hit[1]
 
     def explain(
-        self, path: str, endpoint: str | None, blueprints: list[str]
+        self, path: str, endpoint: str | None, blueprints: list[str], method: str | None = None
     ) -> tuple[Policy | None, PolicySource]:
         """:meth:`policy_for`, and where the policy comes from (for ``flask cors``)."""
         source = PolicySource()
-        return self.policy_for(path, endpoint, blueprints, source), source
+        return self.policy_for(path, endpoint, blueprints, source, method), source
 
-    def policy_of_rule(self, rule: Rule | None, path: str) -> Policy | None:
-        """The policy of a request to ``path`` that reaches ``rule`` (``None``: no rule)."""
-        key = (rule.endpoint, path) if rule is not None else (None, path)
+    def policy_of_rule(
+        self, rule: Rule | None, path: str, method: str | None = None
+    ) -> Policy | None:
+        """The policy of a request to ``path`` that reaches ``rule`` (``None``: no rule),
+        for ``method`` (the request's, or a preflight's requested method)."""
+        key: tuple[Any, ...] = (rule.endpoint, path) if rule is not None else (None, path)
         try:
             return self._policies[key]
         except KeyError:
             pass
+        if rule is not None and type(self._view_entry(rule.endpoint)) is MethodPolicies:
+            key = (rule.endpoint, path, method)  # never under (endpoint, path): per method
+            try:
+                return self._policies[key]
+            except KeyError:
+                pass
         blueprints = blueprints_of(rule.endpoint) if rule is not None else []
-        policy = self.policy_for(path, key[0], blueprints if self.blueprint_tables else [])
+        policy = self.policy_for(
+            path, key[0], blueprints if self.blueprint_tables else [], method=method
+        )
         if len(path) <= CACHE_PATH_LENGTH:
             if len(self._policies) >= CACHE_SIZE:
                 self._policies.clear()  # bounded: many distinct paths only cost a refill
@@ -264,18 +326,21 @@ class CrossOriginState:
         ``automatic_options``. A view that handles ``OPTIONS`` itself answers
         its own preflights; the response then gets headers in ``after_request``.
         """
+        if self._views_unchecked:
+            self._check_views_once()
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         if req.method != "OPTIONS" or not is_preflight(req.environ):
             return None  # every other request: one comparison
         own = req.url_rule  # the rule OPTIONS reached
         if own is not None and not getattr(own, "provide_automatic_options", False):
-            view_policy = self.view_policy(own.endpoint)
+            view_policy = self.view_policy(own.endpoint, "OPTIONS")
             if view_policy is None or not view_policy.automatic_options:
                 return None  # the view answers OPTIONS itself
         found = preflight_rule(req)
         if found is None:
             return None  # routing failed in a way Flask must answer (a 400, say)
-        policy = self.policy_of_rule(found[0], req.path)
+        method = req.environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"]
+        policy = self.policy_of_rule(found[0], req.path, method)
         if policy is None or not policy.automatic_options:
             return None
         req.environ[ANSWERED_KEY] = True
@@ -292,7 +357,9 @@ class CrossOriginState:
         # The request path's only lookup: the policy by (endpoint, path).
         policy = self._policies.get((rule.endpoint if rule else None, req.path), _UNSEEN)
         if policy is _UNSEEN:
-            policy = self.policy_of_rule(rule, req.path)
+            if self._views_unchecked:
+                return response  # the views' check failed (its error is the response)
+            policy = self.policy_of_rule(rule, req.path, _method_of(req))
         if policy is not None:
             add_cors_headers(self.app, response, policy, req.environ)
         return response
@@ -314,19 +381,16 @@ class CrossOriginState:
             return _redirect_rule(req), True
         return req.url_rule, True
 
+def _method_of(req: Request) -> str:
+    """The method whose view decides: a preflight's requested method, else the request's."""
+    if req.method == "OPTIONS" and is_preflight(req.environ):
+        return cast(str, req.environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"])
+    return req.method
+
+
 def _mark_unhandled(app: Flask, **_: Any) -> None:
     # got_request_exception: Flask is about to answer an unhandled exception (a 500).
     request.environ[UNHANDLED_KEY] = True
-
-
-def attach_origin_sources(app: Flask, policies: list[Policy]) -> None:
-    """Bind each run-time origin source of ``policies`` to ``app``: its first load."""
-    seen: set[int] = set()
-    for policy in policies:
-        for source in policy.origin_sources():
-            if id(source) not in seen:
-                seen.add(id(source))
-                source.attach(app)
 
 
 def blueprints_of(endpoint: str) -> list[str]:
@@ -339,10 +403,13 @@ def blueprints_of(endpoint: str) -> list[str]:
     return chain
 
 
-def decorator_policy(app: Flask, endpoint: str) -> Policy | None:
-    """The compiled ``@cross_origin`` policy of a view, or ``None`` for another view."""
-    spec = getattr(app.view_functions.get(endpoint), "__cross_origin__", None)
-    return spec.policy_for(app) if spec is not None else None
+def decorator_policy(app: Flask, endpoint: str, method: str | None = None) -> Policy | None:
+    """The compiled ``@cross_origin`` policy of a view for ``method``, or ``None``
+    (no decorator covers it), wherever the decorator is (see :mod:`.views`)."""
+    entry = views_of(app).compiled(endpoint)
+    if isinstance(entry, MethodPolicies):
+        return entry.get(method)
+    return entry
 
 
 def preflight_rule(req: Request) -> tuple[Rule | None] | None:

@@ -406,6 +406,17 @@ def _report_only_policy(
     return (trial if not trial_problems else None), problems
 
 
+def attach_origin_sources(app: Any, policies: Iterable[Policy]) -> None:
+    """Bind each run-time origin source (``CachedOrigins``) of ``policies`` to ``app``:
+    its loads run in the app's context, the first one now."""
+    seen: set[int] = set()
+    for policy in policies:
+        for source in policy.origin_sources():
+            if id(source) not in seen:
+                seen.add(id(source))
+                source.attach(app)
+
+
 def compile_policy(name: str, layers: Iterable[Layer]) -> Policy:
     """Like :func:`build_policy`, raising :class:`ConfigurationError` on any problem."""
     policy, problems = build_policy(name, layers)
@@ -415,5 +426,6 @@ def compile_policy(name: str, layers: Iterable[Layer]) -> Policy:
 
 
 __all__ = [
-    "Decision", "Policy", "build_policy", "compile_policy", "is_preflight", "parse_request_origin",
+    "Decision", "Policy", "attach_origin_sources", "build_policy", "compile_policy",
+    "is_preflight", "parse_request_origin",
 ]

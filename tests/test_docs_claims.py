@@ -163,6 +163,66 @@ NOT_CONFIGURATION = [
     ("troubleshooting.rst", "The extension never grants a preflight whose answer is an error"),
 ]
 
+def above_the_route_is_an_error() -> None:
+    from flask_crossorigin import cross_origin
+
+    app = Flask(__name__)
+
+    @cross_origin(origins=["https://a.example"])
+    @app.route("/v")
+    def v() -> str:
+        return "v"
+
+    with pytest.raises(ConfigurationError, match="the route registered this function before"):
+        CORS(app)
+
+
+def unseen_decorators_are_errors() -> None:
+    """Above the route, stacked, or hidden behind a wrapper the extension cannot see into."""
+    from flask_crossorigin import cross_origin
+
+    above_the_route_is_an_error()
+    with pytest.raises(ConfigurationError, match="already has a @cross_origin policy"):
+        cross_origin(origins=["https://a.example"])(cross_origin()(lambda: "x"))
+    hidden: dict[str, Callable[[], str]] = {}
+
+    def by_name(view: Callable[[], str]) -> Callable[[], str]:
+        hidden["v"] = view
+        return lambda: hidden["v"]()
+
+    app = Flask(__name__)
+    app.add_url_rule("/v", "v", by_name(cross_origin(origins=["https://a.example"])(lambda: "v")))
+    CORS(app)
+    app.testing = True
+    with pytest.raises(ConfigurationError, match="cannot find it among the views"):
+        app.test_client().get("/v")
+
+
+#: Sentences calling a decorator's placement an error, and the check that it is
+#: (tests/test_view_policies.py tests the whole class).
+DECORATOR_CLAIMS = [
+    ("decorator.rst", "Put it **below** ``@app.route``, so that the route registers the "
+     "decorated function (above it, it is an error)", above_the_route_is_an_error),
+    ("decorator.rst", "What the extension cannot see is an error, never a quiet fallback to "
+     "another policy", unseen_decorators_are_errors),
+    ("migrating.rst", "``@cross_origin`` above the route, two decorators on one view, and a "
+     "wrapper that hides the decorated function from the extension are",
+     unseen_decorators_are_errors),
+    ("migrating.rst", "a decorator's policy is used for preflights too, wherever it sits (under "
+     "wrappers, on a ``MethodView`` method); misplaced decorators are errors",
+     above_the_route_is_an_error),
+]
+
+
+@pytest.mark.parametrize(("doc", "phrase", "check"), DECORATOR_CLAIMS,
+                         ids=[f"{doc}:{phrase[:30]}" for doc, phrase, _ in DECORATOR_CLAIMS])
+def test_the_docs_say_which_decorator_placements_are_errors(
+    doc: str, phrase: str, check: Callable[[], None]
+) -> None:
+    assert " ".join(phrase.split()) in flat(ROOT / "docs" / doc), phrase
+    check()
+
+
 ERROR_CLAIM = re.compile(r"\b(?:is an error|are errors|an error (?:that|saying|whose))\b")
 
 
@@ -206,6 +266,7 @@ def test_every_error_the_docs_name_is_a_checked_claim(path: Path) -> None:
     covered: list[tuple[int, int]] = []
     phrases = [c.phrase for c in CLAIMS if c.doc == path.name]
     phrases += [phrase for doc, phrase in NOT_CONFIGURATION if doc == path.name]
+    phrases += [phrase for doc, phrase, _ in DECORATOR_CLAIMS if doc == path.name]
     for phrase in phrases:
         for found in re.finditer(re.escape(" ".join(phrase.split())), text):
             covered.append(found.span())

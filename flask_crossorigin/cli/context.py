@@ -20,7 +20,7 @@ def current_state() -> CrossOriginState:
     """The CORS state of the app the command runs for, every ``@cross_origin`` view's
     policy compiled: a configuration error ends the command before it reports anything."""
     state = state_of(current_flask_app())
-    state.compile_views()
+    state.check_views()
     return state
 
 

@@ -12,6 +12,7 @@ from ..extension import EXTENSION_KEY, CrossOriginState
 from ..options import ignored_config_keys
 from ..origins import _UNESCAPED_DOT  # the same test as the warning at start-up
 from ..policy import Policy
+from ..views import UNREACHABLE_PREFLIGHTS, ViewPolicy, ViewSpecs, views_of
 from . import status
 from .context import current_state
 
@@ -23,6 +24,7 @@ LONG_MAX_AGE = MAX_AGE_CAPS["Chromium"]
 
 #: What ``flask cors lint`` reports: one text per risk, each saying how to fix it.
 WARNINGS: dict[str, str] = {
+    "decorator-preflights-unanswered": UNREACHABLE_PREFLIGHTS,
     "decorator-after-hooks": (
         "@cross_origin views ({views}) on an app without CORS(app), which has "
         "before_request hooks ({hooks}): those hooks see the views' preflights first, and an "
@@ -80,9 +82,10 @@ def app_policies(state: CrossOriginState) -> list[Policy]:
     for table in tables:
         for _, policy in table.entries:
             found.setdefault(id(policy), policy)
+    # Every decorated view at once: a ConfigurationError lists all their problems.
+    state.check_views()
     for endpoint in sorted(state.app.view_functions):
-        view_policy = state.view_policy(endpoint)
-        if view_policy is not None:
+        for view_policy in state.view_policies(endpoint):
             found.setdefault(id(view_policy), view_policy)
     return list(found.values())
 
@@ -144,9 +147,10 @@ def decorator_hook_warnings(app: Flask) -> list[str]:
     """Decorated views whose preflights the app's before_request hooks see first."""
     if EXTENSION_KEY in app.extensions:
         return []  # the extension's own hook answers preflights before the others
+    found = views_of(app)
     views = sorted(
-        endpoint for endpoint, view in app.view_functions.items()
-        if getattr(getattr(view, "__cross_origin__", None), "automatic_options", False)
+        endpoint for endpoint in app.view_functions
+        if any(spec.automatic_options for spec in _specs(found.specs(endpoint)))
     )
     hooks = sorted({
         getattr(hook, "__qualname__", repr(hook))
@@ -157,6 +161,18 @@ def decorator_hook_warnings(app: Flask) -> list[str]:
     text = WARNINGS["decorator-after-hooks"].format(
         views=", ".join(views), hooks=", ".join(hooks))
     return [f"app {app.name!r}: {text}"]
+
+
+def _specs(specs: ViewSpecs | None) -> list[ViewPolicy]:
+    return specs.all() if specs is not None else []
+
+
+def unanswered_preflight_warnings(app: Flask) -> list[str]:
+    """Decorated views whose preflights Flask answers itself, without CORS headers,
+    when the extension is not on the app (see :meth:`AppViews.unreachable_preflights`)."""
+    if EXTENSION_KEY in app.extensions:
+        return []  # the extension's hook answers every preflight with the view's policy
+    return [f"app {app.name!r}: {text}" for _, text in views_of(app).unreachable_preflights()]
 
 
 @click.command("lint")
@@ -175,6 +191,7 @@ def lint_command() -> None:
     found += [f"{policy.name}: origins={entry!r}: {message}" for policy in policies
               for entry, message in policy.origins.ineffective]
     found += [warning for policy in policies for warning in lint_policy(policy)]
+    found += unanswered_preflight_warnings(state.app)
     found += decorator_hook_warnings(state.app)
     for warning in found:
         click.echo(warning)

@@ -28,22 +28,30 @@ def route_rows(app: Flask) -> list[dict[str, Any]]:
     fixed prefix).
     """
     state = state_of(app)
+    state.check_views()  # every decorated view's problem at once
     rows = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
         path = rule.rule
         blueprints = blueprints_of(rule.endpoint)
-        policy, source = state.explain(path, rule.endpoint, blueprints)
-        rows.append({
-            "rule": path,
-            "host": rule.host if app.url_map.host_matching else None,
-            "endpoint": rule.endpoint,
-            "methods": sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}),
-            **_source_fields(policy, source),
-            "varies": bool(rule.arguments) and source.kind != "decorator"
-            and _may_vary(state, path, blueprints, source),
-            **_policy_fields(policy),
-            "report_only": _report_only_fields(policy),
-        })
+        # A class-based view with decorated methods: one row per policy, with its methods.
+        groups: dict[int, tuple[Policy | None, PolicySource, list[str]]] = {}
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}) or [""]:
+            policy, source = state.explain(path, rule.endpoint, blueprints, method or None)
+            group = groups.setdefault(id(policy), (policy, source, []))
+            if method:
+                group[2].append(method)
+        for policy, source, methods in groups.values():
+            rows.append({
+                "rule": path,
+                "host": rule.host if app.url_map.host_matching else None,
+                "endpoint": rule.endpoint,
+                "methods": methods,
+                **_source_fields(policy, source),
+                "varies": bool(rule.arguments) and source.kind != "decorator"
+                and _may_vary(state, path, blueprints, source),
+                **_policy_fields(policy),
+                "report_only": _report_only_fields(policy),
+            })
     return rows
 
 
