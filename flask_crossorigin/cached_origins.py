@@ -144,8 +144,13 @@ class CachedOrigins(OriginSource):
         _instances.add(self)
 
     def _reset_process_state(self) -> None:
-        # Everything that belongs to one process: made anew in a forked child.
-        self._lock = threading.RLock()  # one load at a time (never on the request path)
+        # Everything that belongs to one process: made anew in a forked child (a lock
+        # that another thread of the parent held at the fork would never be released).
+        # Neither is ever taken by a request. One load at a time (it may take up to
+        # load_timeout); the state (the set served, its age) changes under the other,
+        # so max_stale is enforced while a slow load is under way.
+        self._load_lock = threading.Lock()
+        self._state_lock = threading.RLock()
         self._wake = threading.Event()
         self._reload_wanted = False
         self._thread: threading.Thread | None = None
@@ -227,7 +232,7 @@ class CachedOrigins(OriginSource):
             self._after_fork()
         if self._thread is not None or self._stopped:
             return
-        with self._lock:
+        with self._state_lock:
             if self._thread is not None:
                 return
             self._thread = threading.Thread(
@@ -268,8 +273,9 @@ class CachedOrigins(OriginSource):
         self._close_if_too_stale()
 
     def _reload(self, why: str) -> bool:
-        with self._lock:
+        with self._load_lock:
             logger.debug("loading the origins of %r (%s)", self, why)
+            started = time.monotonic()
             try:
                 entries = self._call_load()
             except Exception as error:
@@ -282,20 +288,23 @@ class CachedOrigins(OriginSource):
                 logger.error("the origins of %r could not be compiled", self, exc_info=True)
                 self._failed(f"compiling failed: {type(error).__name__}: {error}")
                 return False
-            self.live.swap(matcher)
-            if self.last_error is not None:
-                logger.warning("the origins of %r load again (%d origins)",
-                               self, self.loaded_count)
-            self._good_at = time.monotonic()
-            self.loaded_at = time.time()
-            self.last_error = None
-            self._closed = False
-            self._failures = 0
-            self._next_load = self._good_at + self.ttl
+            with self._state_lock:
+                self.live.swap(matcher)
+                if self.last_error is not None:
+                    logger.warning("the origins of %r load again (%d origins)",
+                                   self, self.loaded_count)
+                # max_stale counts from when the load began: its data is at least that new.
+                self._good_at = started
+                self.loaded_at = time.time() - (time.monotonic() - started)
+                self.last_error = None
+                self._closed = False
+                self._failures = 0
+                self._next_load = time.monotonic() + self.ttl
             return True
 
     def _call_load(self) -> list[Any]:
-        """Run ``load`` in a thread of its own, waiting at most ``load_timeout``."""
+        """Run ``load`` in a thread of its own, waiting at most ``load_timeout``; while
+        waiting, the last good set still closes on time (max_stale)."""
         pending = self._pending
         if pending is not None and pending.is_alive():
             raise TimeoutError(f"the previous load has not returned after "
@@ -314,15 +323,28 @@ class CachedOrigins(OriginSource):
 
         thread = threading.Thread(target=run, name="flask-crossorigin load", daemon=True)
         thread.start()
-        thread.join(self.load_timeout)
-        if thread.is_alive():
-            self._pending = thread  # abandoned: no other load starts until it returns
-            raise TimeoutError(f"load() did not return within {self.load_timeout:g} s")
+        give_up = time.monotonic() + self.load_timeout
+        while thread.is_alive():
+            now = time.monotonic()
+            if now >= give_up:
+                self._pending = thread  # abandoned: no other load starts until it returns
+                raise TimeoutError(f"load() did not return within {self.load_timeout:g} s")
+            wait = give_up - now
+            good_at = self._good_at
+            if not self._closed and good_at is not None:
+                wait = min(wait, max(good_at + self.max_stale - now, 0.0) + 0.001)
+            thread.join(wait)
+            self._close_if_too_stale()
         if "error" in box:
             raise box["error"]
         return box["value"]  # type: ignore[no-any-return]
 
     def _failed(self, error: str) -> None:
+        with self._state_lock:
+            self._record_failure(error)
+        self._close_if_too_stale()
+
+    def _record_failure(self, error: str) -> None:
         first = self.last_error is None
         self.last_error = error
         self._failures += 1
@@ -336,10 +358,9 @@ class CachedOrigins(OriginSource):
                 logger.error("the origins of %r could not be reloaded (%s): the last good set "
                              "serves for up to %g s from its load, then every cross-origin "
                              "request is refused", self, error, self.max_stale)
-        self._close_if_too_stale()
 
     def _close_if_too_stale(self) -> None:
-        with self._lock:  # not while a load that may succeed is under way
+        with self._state_lock:
             good_at = self._good_at
             if self._closed or good_at is None:
                 return

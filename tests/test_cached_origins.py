@@ -650,3 +650,25 @@ def test_a_loaded_list_decides_as_its_good_entries_listed(
             probe, "PUT", "x-token")
         assert pre.headers == pre_static.headers, probe
     assert origins.skipped_count == len(loaded) - len(good)
+
+
+def test_max_stale_closes_on_time_while_a_slow_load_is_under_way(
+        cached: Callable[..., CachedOrigins]) -> None:
+    slow = threading.Event()
+    release = threading.Event()
+
+    def load() -> list[str]:
+        if slow.is_set():
+            release.wait(30)  # far longer than max_stale, shorter than load_timeout
+        return [A]
+
+    origins = cached(load, ttl=0.1, max_stale=0.5, load_timeout=20)
+    app = app_with(origins)
+    slow.set()
+    loaded = time.monotonic()
+    wait_until(lambda: origins.state == "closed", timeout=3)
+    assert time.monotonic() - loaded < 2.0  # not after load_timeout (20 s)
+    assert grant(app, A) is None
+    slow.clear()
+    release.set()  # the slow load returns: its set serves again
+    wait_until(lambda: grant(app, A) == A, timeout=5)
