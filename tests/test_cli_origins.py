@@ -133,3 +133,17 @@ def test_origins_add_remove_list_in_redis(redis_server: Any, made: list[CachedOr
     assert "is not in tenants" in run(app, "origins", "remove", A).output
     response = app.test_client().get("/view", headers={"Origin": A})
     assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_origins_list_while_redis_is_down(redis_server: Any, made: list[CachedOrigins]) -> None:
+    store = RedisOrigins(redis_server.url, key="tenants", ttl=3600, max_stale=7200)
+    made.append(store)
+    app = Flask(__name__)
+    CORS(app, origins=store)
+    store.add(A)
+    redis_server.stop()
+    result = run(app, "origins", "list")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "(could not read the set: ConnectionError" in lines[1]
+    assert lines[2:] == [f"  {A}"]

@@ -107,8 +107,14 @@ def list_command() -> None:
         if index:
             click.echo("")
         click.echo(describe_source(source))
+        entries = list(source.live.entries)  # what this process loaded
         reader = getattr(source, "list", None)
-        entries = reader() if callable(reader) else list(source.live.entries)
+        if callable(reader):  # a RedisOrigins: the set as it is now
+            try:
+                entries = reader()
+            except Exception as error:  # Redis down: say so, show what was loaded
+                click.echo(f"  (could not read the set: {type(error).__name__}: {error}; "
+                           "showing the origins loaded last)")
         for entry in sorted(entries):
             click.echo(f"  {entry}")
 
