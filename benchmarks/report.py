@@ -179,6 +179,20 @@ def evaluate_targets(
             f"{_f(extra('hooks_extra_q3_us'), 2)}]; whole request "
             f"{_f(extra('extra_us'), 2)} µs [{_f(extra('extra_q1_us'), 2)} .. "
             f"{_f(extra('extra_q3_us'), 2)}]"))
+    for suffix, what in (("", "granted"), ("_refused", "refused")):
+        static = get(f"origins_10000{suffix}", OURS, "overhead_us")
+        cached = get(f"origins_cached_10000{suffix}", OURS, "overhead_us")
+        targets.append(
+            ratio_target(
+                f"cached_vs_static{suffix or '_granted'}",
+                f"a {what} request under 10,000 origins loaded by CachedOrigins costs no more "
+                "than 1.1x the same 10,000 listed statically",
+                cached,
+                static,
+                1.1,
+                f"{_f(cached)} µs vs {_f(static)} µs",
+            )
+        )
     dec = get("decorator", OURS, "overhead_us")
     targets.append(
         ratio_target(

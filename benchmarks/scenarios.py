@@ -207,6 +207,42 @@ def _origins_scenario(n: int) -> Scenario:
     )
 
 
+#: The size of the trusted set in the scenarios that compare loaded origins with static ones.
+DYNAMIC_SIZE = 10_000
+
+
+def _dynamic_scenarios() -> list[Scenario]:
+    """10,000 origins listed statically, and the same loaded by ``CachedOrigins``
+    (flask_crossorigin only; flask-cors, which has no such thing, gets the static list)."""
+    origins = [f"https://tenant{i}.example.com" for i in range(DYNAMIC_SIZE)]
+
+    def static(c: Contestant) -> Flask:
+        return build_app(c, options_for(c, origins=origins))
+
+    def cached(c: Contestant) -> Flask:
+        if c.key != CROSSORIGIN:
+            return static(c)
+        from flask_crossorigin import CachedOrigins
+
+        loaded = CachedOrigins(lambda: origins, ttl=3600, max_stale=7200)
+        return build_app(c, options_for(c, origins=loaded))
+
+    found = []
+    for kind, build, what in (("", static, "listed"), ("cached_", cached, "loaded by "
+                                                        "CachedOrigins (flask-cors: listed)")):
+        found.append(Scenario(
+            f"origins_{kind}{DYNAMIC_SIZE}",
+            f"simple GET, {DYNAMIC_SIZE} exact origins {what}, the request from the last one",
+            simple_request(origins[-1]), GRANT, build, ("origins", "dynamic"),
+        ))
+        found.append(Scenario(
+            f"origins_{kind}{DYNAMIC_SIZE}_refused",
+            f"simple GET, {DYNAMIC_SIZE} exact origins {what}, the request from none of them",
+            simple_request(REFUSED_ORIGIN), REFUSE, build, ("origins", "dynamic"),
+        ))
+    return found
+
+
 SUBDOMAIN_REGEX = re.compile(r"https://(?:app|admin)\d*\.example\.org")
 #: The other origin of the typical policy: granted, but not by the report-only policy below.
 OTHER_ALLOWED_ORIGIN = "https://admin.example.com"
@@ -283,6 +319,7 @@ def all_scenarios() -> list[Scenario]:
         *(_resources_scenario(n) for n in SIZES),
         *(_glob_scenario(n) for n in (1, 1000)),
         *(_origins_scenario(n) for n in (1, 1000)),
+        *_dynamic_scenarios(),
         Scenario(
             "origin_subdomain",
             "simple GET, wildcard-subdomain origin (https://*.example.com)",

@@ -28,6 +28,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="port of the page (default 5001; 0 = any free port)",
     )
     parser.add_argument("--quiet", action="store_true", help="do not log every request")
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="keep the partner origins in Redis (redis://localhost:6379/0) instead of SQLite; "
+        "default: $FLASK_DEMO_REDIS_URL, else SQLite",
+    )
     args = parser.parse_args(argv)
 
     # The report-only policies log what they would refuse at INFO; the API logs each run
@@ -35,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     show_cors_log()
     logging.getLogger("example_app").setLevel(logging.INFO)
     # A port in use makes werkzeug print why and exit with status 1.
-    servers = create_demo_servers(api_port=args.api_port, page_port=args.page_port)
+    config = {"DEMO_REDIS_URL": args.redis} if args.redis else None
+    servers = create_demo_servers(api_port=args.api_port, page_port=args.page_port,
+                                  config=config)
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
@@ -50,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     servers.start()
     print(f"API:  {servers.api_origin}", flush=True)
     print(f"Page: {servers.page_origin}/   <- open this in a browser", flush=True)
+    print(f"Partner origins: {servers.api.extensions['demo_partners'].where}", flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     while not stop.wait(0.5):
         pass

@@ -10,6 +10,9 @@ Policies, from the widest to the narrowest:
                        list of methods and request headers.
 * ``/api/private/...`` - the same origin, with cookies (``supports_credentials``).
 * ``/api/widget``    - ``@cross_origin(origins="*")`` replaces the ``/api`` policy for one view.
+* ``/partners/...``  - origins from a table that ``/api/admin/partners`` changes at run
+                       time: ``CachedOrigins`` over SQLite, or ``RedisOrigins`` when
+                       ``DEMO_REDIS_URL`` is set (see partners.py).
 * ``/catalog/...``   - any origin, as ``CORS(app)`` allows, with a *report-only* policy that
                        tries the front-end origin alone (``report_only={"origins": [...]}``):
                        every request it would refuse still works, and is logged at INFO
@@ -39,6 +42,7 @@ from werkzeug.wrappers import Response
 
 from flask_crossorigin import CORS, cross_origin, report_only_mismatch, request_refused
 
+from .partners import make_partners, make_partners_blueprint
 from .request_log import RequestLog
 
 DEFAULT_FRONTEND_ORIGIN = "http://localhost:5001"
@@ -95,7 +99,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         CORS_EXPOSE_HEADERS=["X-Request-Id"],
         CORS_MAX_AGE=600,
     )
-    app.config.from_prefixed_env()  # FLASK_CORS_MAX_AGE=60, FLASK_DEMO_FRONTEND_ORIGIN=...
+    app.config.from_prefixed_env()  # FLASK_CORS_MAX_AGE=60, FLASK_DEMO_REDIS_URL=...
     if config:
         app.config.update(config)
 
@@ -103,6 +107,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("DEMO_TENANT_ORIGIN", tenant_origin_pattern(frontend))
 
     _register_routes(app)
+    partners = make_partners(app)
+    app.extensions["demo_partners"] = partners
+    app.register_blueprint(make_partners_blueprint(partners))
     app.register_blueprint(make_public_blueprint())
     app.register_blueprint(make_tenants_blueprint(app.config["DEMO_TENANT_ORIGIN"]))
     CORS(
@@ -114,6 +121,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "allow_headers": ["Content-Type", "Authorization", "X-Demo-Token"],
             },
             "/api/private/*": {"supports_credentials": True, "csrf_protection": True},
+            # Origins an admin adds and removes while the app runs (partners.py).
+            "/partners/*": {"origins": partners.origins},
             # Tightening a policy safely: open to any origin today, trying the front end
             # alone before enforcing it. Requests it would refuse are logged, not refused.
             "/catalog/*": {"origins": "*", "report_only": {"origins": [frontend]}},

@@ -26,6 +26,8 @@ def create_frontend_app(page_origin: str, api_origin: str) -> Flask:
         "pageOrigin": page_origin,
         "tenantOrigin": f"{page.scheme}://shop.{page.hostname}{page_port}",
         "tenantPattern": tenant_origin_pattern(page_origin),
+        # An origin that the API trusts only while the partners table lists it.
+        "partnerOrigin": f"{page.scheme}://partner.{page.hostname}{page_port}",
         # Same server, same port, but reached by IP: a different origin the API does not trust.
         "untrustedOrigin": f"{page.scheme}://127.0.0.1{page_port}",
     }

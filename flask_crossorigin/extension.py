@@ -34,7 +34,7 @@ from .errors import ConfigurationError, Problem, collected_warnings, warn_config
 from .failures import FAILED_KEY, log_failure
 from .headers import is_token
 from .options import OPTIONS_BY_NAME, CorsOptions, unknown_option_problems
-from .policy import Decision, Policy, is_preflight
+from .policy import Decision, Policy, attach_origin_sources, is_preflight
 from .reasons import Refusal, escape, logger
 from .report_only import compare as compare_report_only
 from .report_only import report_write
@@ -192,6 +192,7 @@ class CrossOriginState:
         self.table = table
         self._configuration_changed()
         self.check_views()
+        attach_origin_sources(self.app, [policy for _, policy in self.table.entries])
 
     def add_blueprint(self, name: str, options: Mapping[str, Any]) -> None:
         if name in self.blueprint_tables:
@@ -206,6 +207,7 @@ class CrossOriginState:
         self._show(shown)
         self.blueprint_tables[name] = table
         self._configuration_changed()
+        attach_origin_sources(self.app, [policy for _, policy in table.entries])
 
     def _configuration_changed(self) -> None:
         self._policies.clear()

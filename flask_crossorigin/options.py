@@ -14,10 +14,13 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Literal, Optional, TypedDict, Union
+from typing import TYPE_CHECKING, Any, Callable, Literal, Optional, TypedDict, Union
 
 from .errors import Problem, warn_configuration
 from .headers import is_token
+
+if TYPE_CHECKING:
+    from .origins import OriginSource
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,12 @@ DEFAULT_METHODS = ("GET", "HEAD", "POST", "OPTIONS", "PUT", "PATCH", "DELETE")
 
 OPTIONS: tuple[Option, ...] = (
     Option(
-        "origins", "*", "str | re.Pattern | callable | list of these",
+        "origins", "*", "str | re.Pattern | callable | list of these | CachedOrigins",
         "Origins allowed to read responses: '*' (any origin, never with credentials), "
         "exact origins ('https://app.example.com'), wildcard subdomains "
         "('https://*.example.com'), regexes matched against the whole origin, or callables "
-        "origin -> bool. 'null' is allowed only when listed.",
+        "origin -> bool. 'null' is allowed only when listed. A CachedOrigins or "
+        "RedisOrigins (the whole value) loads them at run time, off the request path.",
     ),
     Option(
         "methods", DEFAULT_METHODS, "str | list of str",
@@ -151,9 +155,10 @@ OPTIONS: tuple[Option, ...] = (
 
 #: One allowed origin: exact, wildcard or regex text, a compiled regex, or a callable.
 OriginEntry = Union[str, "re.Pattern[str]", Callable[[str], bool]]
-#: ``origins``: one entry, a comma-separated string, or a collection of entries.
+#: ``origins``: one entry, a comma-separated string, a collection of entries, or origins
+#: loaded at run time (``CachedOrigins``, ``RedisOrigins``: the whole value).
 Origins = Union[OriginEntry, list[OriginEntry], tuple[OriginEntry, ...], set[OriginEntry],
-                frozenset[OriginEntry]]
+                frozenset[OriginEntry], "OriginSource"]
 #: ``methods``, ``expose_headers``: a name, ``"A, B"``, or a collection of names.
 Names = Union[str, list[str], tuple[str, ...], set[str], frozenset[str]]
 #: ``allow_headers``: names, and regexes matched against the whole name.

@@ -16,9 +16,11 @@ as flask-cors ignores it. Only what is insecure or cannot be compiled is a probl
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Union
 
 from .errors import warn_configuration
 from .reasons import Refusal, logger
@@ -279,11 +281,128 @@ def open_probe(regex: re.Pattern[str]) -> str | None:
     return None
 
 
+class OriginsFollower(Protocol):
+    """What follows a :class:`LiveOriginMatcher` (a policy): it precomputes its answers
+    for a new set, then takes them, after the matcher swapped to that set."""
+
+    def prepare_origins(self, matcher: OriginMatcher) -> object: ...
+
+    def take_origins(self, prepared: object) -> None: ...
+
+
+class OriginSource:
+    """Origins that change at run time (:class:`~flask_crossorigin.CachedOrigins`).
+
+    :func:`compile_origins` answers such a value with its :attr:`live` matcher,
+    shared by every policy built on it. Loading, caching and invalidation live in
+    ``cached_origins.py``; this is all the core path knows of them.
+    """
+
+    live: LiveOriginMatcher
+
+    def describe(self) -> dict[str, Any]:
+        """Where the origins come from and how fresh they are, for people (the CLI)."""
+        return {}
+
+    def attach(self, app: Any) -> None:
+        """Called by the extension for each app whose policies use these origins."""
+
+
+class LiveOriginMatcher:
+    """The origins of an :class:`OriginSource`: the compiled matcher of its last load.
+
+    It answers through the same interface as :class:`OriginMatcher`. A reload
+    compiles a new matcher off the request path and swaps it in whole (one
+    reference assignment), after the policies following it prepared their
+    answers for it: a request reads one consistent set, with no lock and no I/O.
+    """
+
+    __slots__ = ("source", "current", "_followers", "_lock", "__weakref__")
+    any_origin = False
+    callables: tuple[Callable[[str], bool], ...] = ()
+
+    def __init__(self, source: OriginSource, initial: OriginMatcher) -> None:
+        self.source = source
+        self.current = initial
+        self._followers: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._lock = threading.Lock()  # guards the followers, never taken by a request
+
+    def check(self, origin: str, policy_name: str) -> Refusal | None:
+        return self.current.check(origin, policy_name)
+
+    @property
+    def exact(self) -> frozenset[str]:
+        return self.current.exact
+
+    @property
+    def wildcards(self) -> frozenset[tuple[str, str, str]]:
+        return self.current.wildcards
+
+    @property
+    def regexes(self) -> tuple[re.Pattern[str], ...]:
+        return self.current.regexes
+
+    def open_regexes(self) -> tuple[tuple[re.Pattern[str], str], ...]:
+        # Loaded sets never keep such a regex (CachedOrigins skips it), so this is empty.
+        return self.current.open_regexes()
+
+    @property
+    def entries(self) -> tuple[str, ...]:
+        return self.current.entries
+
+    @property
+    def boundaries(self) -> dict[str, SuffixesBelow]:
+        return self.current.boundaries
+
+    @property
+    def ineffective(self) -> tuple[tuple[object, str], ...]:
+        return ()  # a loaded entry that is no good is skipped, and logged, at load
+
+    @property
+    def derived(self) -> dict[object, object]:
+        return self.current.derived
+
+    def crossed_suffix(self, origin: RequestOrigin) -> tuple[str, str] | None:
+        return self.current.crossed_suffix(origin)
+
+    def follow(self, follower: OriginsFollower) -> None:
+        with self._lock:
+            self._followers.add(follower)
+
+    def after_fork(self) -> None:
+        """In a forked child: a lock the parent held at the fork is not ours."""
+        self._lock = threading.Lock()
+
+    def swap(self, matcher: OriginMatcher) -> None:
+        """Serve ``matcher`` from now on (called by the source's reloading thread)."""
+        with self._lock:
+            followers = list(self._followers)
+        prepared = [(follower, follower.prepare_origins(matcher)) for follower in followers]
+        self.current = matcher
+        for follower, answers in prepared:
+            follower.take_origins(answers)
+
+
+class ClosedOriginMatcher(OriginMatcher):
+    """Allows nothing: origins that could not be loaded (fail closed), saying why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(any_origin=False, exact=frozenset(), wildcards=frozenset(),
+                         regexes=(), callables=(), entries=())
+        self.reason = reason
+
+    def check(self, origin: str, policy_name: str) -> Refusal | None:
+        return Refusal("origins-closed", origin=origin, policy=policy_name, error=self.reason)
+
+
+#: What a policy matches origins with: a static matcher, or a live one.
+AnyOriginMatcher = Union[OriginMatcher, LiveOriginMatcher]
+
 #: What is trimmed from around a configured origin or name: ASCII whitespace.
 SURROUNDING_WHITESPACE = " \t\r\n\f\v"
 
 
-def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[object, str]]]:
+def compile_origins(value: object) -> tuple[AnyOriginMatcher | None, list[tuple[object, str]]]:
     """Validate ``origins`` and build its matcher.
 
     Returns the matcher (``None`` when there are problems) and the problems,
@@ -291,6 +410,8 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
     are safe but can never match are left out of the matcher and listed in its
     :attr:`~OriginMatcher.ineffective`.
     """
+    if isinstance(value, OriginSource):
+        return value.live, []
     problems: list[tuple[object, str]] = []
     ineffective: list[tuple[object, str]] = []
     items = _as_items(value, problems)
@@ -330,6 +451,9 @@ def compile_origins(value: object) -> tuple[OriginMatcher | None, list[tuple[obj
                 normalized = _exact_origin(item, ineffective)
                 if normalized is not None:
                     exact.add(normalized)
+        elif isinstance(item, OriginSource):
+            problems.append((item, "must be the whole origins value, not an entry of a "
+                                   "list; return the other origins from its load too"))
         elif callable(item):
             callables.append(item)
             entries.append(f"callable {getattr(item, '__qualname__', repr(item))}")
@@ -391,9 +515,12 @@ class MatcherCache:
     """
 
     def __init__(self) -> None:
-        self._compiled: dict[object, tuple[OriginMatcher | None, list[tuple[object, str]]]] = {}
+        self._compiled: dict[
+            object, tuple[AnyOriginMatcher | None, list[tuple[object, str]]]] = {}
 
-    def compile(self, value: object) -> tuple[OriginMatcher | None, list[tuple[object, str]]]:
+    def compile(
+        self, value: object
+    ) -> tuple[AnyOriginMatcher | None, list[tuple[object, str]]]:
         try:
             key = _freeze(value)
             return self._compiled[key]

@@ -33,7 +33,14 @@ from .options import (
     merge_layers,
     unknown_option_problems,
 )
-from .origins import MatcherCache, OriginMatcher, parse_request_origin
+from .origins import (
+    AnyOriginMatcher,
+    LiveOriginMatcher,
+    MatcherCache,
+    OriginMatcher,
+    OriginSource,
+    parse_request_origin,
+)
 from .reasons import Refusal
 from .writes import WriteProtection, write_protection
 
@@ -73,9 +80,13 @@ class Decision:
 
 
 class Policy:
-    """One immutable, compiled CORS policy. Safe to share between threads."""
+    """One immutable, compiled CORS policy. Safe to share between threads.
 
-    def __init__(self, name: str, settings: dict[str, Any], origins: OriginMatcher) -> None:
+    On origins loaded at run time (``CachedOrigins``), each reload hands the policy
+    its precomputed answers for the new set, swapped whole (:meth:`take_origins`).
+    """
+
+    def __init__(self, name: str, settings: dict[str, Any], origins: AnyOriginMatcher) -> None:
         #: Where the policy comes from, as people read it ("resources['/api/*']").
         self.name = name
         #: The validated options, for display (CLI, docs, debugging).
@@ -132,7 +143,18 @@ class Policy:
         self._wildcard_grant = Decision(
             ((ACAO, "*"),) + self._actual_static, self.actual_vary, None
         )
-        self._exact_grants = self._grants_for_listed_origins()
+        if isinstance(origins, LiveOriginMatcher):
+            # Origins loaded at run time: each new set brings its own precomputed answers
+            # (take_origins). Following first, then checking that no set was swapped in
+            # meanwhile, means a reload in another thread is never missed.
+            origins.follow(self)
+            while True:
+                current = origins.current
+                self._exact_grants = self.prepare_origins(current)
+                if origins.current is current:
+                    break
+        else:
+            self._exact_grants = self.prepare_origins(origins)
         #: The report-only policy that shadows this one (``None``: none), tried on every
         #: request this one decides; it never changes a response (see ``report_only``).
         self.report_only: Policy | None = None
@@ -162,18 +184,28 @@ class Policy:
             check = self._writes[mode] = write_protection(self.name, self.origins, mode)
             return check
 
-    def _grants_for_listed_origins(self) -> dict[str, Decision]:
+    def prepare_origins(self, origins: OriginMatcher) -> dict[str, Decision]:
         """The answer to each exactly listed origin, shared by every policy that
         lists the same origins with the same headers (resources usually do)."""
         key = ("grants", self._wildcard, self._actual_static, self.actual_vary)
-        grants = self.origins.derived.get(key)
+        grants = origins.derived.get(key)
         if grants is None:
-            grants = self.origins.derived[key] = {
+            grants = origins.derived[key] = {
                 origin: self._wildcard_grant if self._wildcard else Decision(
                     ((ACAO, origin),) + self._actual_static, self.actual_vary, None)
-                for origin in self.origins.exact
+                for origin in origins.exact
             }
         return grants  # type: ignore[return-value]
+
+    def origin_sources(self) -> list[OriginSource]:
+        """The run-time origin sources of this policy and its report-only policy."""
+        found = [policy.origins.source for policy in (self, self.report_only)
+                 if policy is not None and isinstance(policy.origins, LiveOriginMatcher)]
+        return found
+
+    def take_origins(self, prepared: object) -> None:
+        """Answer from a new set of run-time origins (see :class:`LiveOriginMatcher`)."""
+        self._exact_grants = prepared  # type: ignore[assignment]
 
     def actual(self, origin: str | None) -> Decision:
         """The headers for an actual (non-preflight) response to a request from ``origin``."""
@@ -418,6 +450,17 @@ def _report_only_policy(
     return (trial if not trial_problems else None), problems
 
 
+def attach_origin_sources(app: Any, policies: Iterable[Policy]) -> None:
+    """Bind each run-time origin source (``CachedOrigins``) of ``policies`` to ``app``:
+    its loads run in the app's context, the first one now."""
+    seen: set[int] = set()
+    for policy in policies:
+        for source in policy.origin_sources():
+            if id(source) not in seen:
+                seen.add(id(source))
+                source.attach(app)
+
+
 def compile_policy(name: str, layers: Iterable[Layer]) -> Policy:
     """Like :func:`build_policy`, raising :class:`ConfigurationError` on any problem."""
     policy, problems = build_policy(name, layers)
@@ -427,5 +470,6 @@ def compile_policy(name: str, layers: Iterable[Layer]) -> Policy:
 
 
 __all__ = [
-    "Decision", "Policy", "build_policy", "compile_policy", "is_preflight", "parse_request_origin",
+    "Decision", "Policy", "attach_origin_sources", "build_policy", "compile_policy",
+    "is_preflight", "parse_request_origin",
 ]

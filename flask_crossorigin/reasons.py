@@ -29,6 +29,10 @@ REASONS: dict[str, str] = {
     "origin-callable-failed": (
         "the origins callable of {policy} raised {error}; the origin {origin} was refused"
     ),
+    "origins-closed": (
+        "the origins of {policy} are closed: {error}; every cross-origin request is refused "
+        "until a load succeeds (the origin {origin} was refused)"
+    ),
     "method-malformed": (
         "Access-Control-Request-Method {method} is not a valid HTTP method token"
     ),

@@ -49,7 +49,7 @@ from .errors import (
     collected_warnings,
 )
 from .options import options_from_config
-from .policy import Policy, build_policy
+from .policy import Policy, attach_origin_sources, build_policy
 
 #: How a decorator's arguments are labelled in problems.
 WHERE = "@cross_origin()"
@@ -174,6 +174,7 @@ class ViewPolicy:
             if policy is None:
                 policy = self._compile(app)
                 self._per_app[app] = policy
+                attach_origin_sources(app, [policy])  # loaded origins: the first load
         return policy
 
     def _compile(self, app: Flask) -> Policy:

@@ -30,7 +30,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .origins import DEFAULT_PORTS, MAX_ORIGIN_LENGTH, NULL_ORIGIN, OriginMatcher
+from .origins import (
+    DEFAULT_PORTS,
+    MAX_ORIGIN_LENGTH,
+    NULL_ORIGIN,
+    LiveOriginMatcher,
+    OriginMatcher,
+)
 from .origins import parse_request_origin as _parse_origin
 from .reasons import Refusal, escape
 
@@ -58,7 +64,9 @@ class WriteProtection:
 
     __slots__ = ("policy_name", "origins", "enforce")
 
-    def __init__(self, policy_name: str, origins: OriginMatcher, *, enforce: bool) -> None:
+    def __init__(
+        self, policy_name: str, origins: OriginMatcher | LiveOriginMatcher, *, enforce: bool
+    ) -> None:
         #: The name of the policy whose origins are trusted ("resources['/api/*']").
         self.policy_name = policy_name
         self.origins = origins
@@ -172,7 +180,7 @@ def _shown(value: str) -> str:
 
 
 def write_protection(
-    policy_name: str, origins: OriginMatcher, mode: bool | str
+    policy_name: str, origins: OriginMatcher | LiveOriginMatcher, mode: bool | str
 ) -> WriteProtection | None:
     """The check for a ``csrf_protection`` value (``None`` for ``False``)."""
     if mode is False:

@@ -85,3 +85,14 @@ def preflight(
 
 def vary_of(response: Any) -> list[str]:
     return [item.strip() for line in response.headers.getlist("Vary") for item in line.split(",")]
+
+
+@pytest.fixture
+def redis_server(tmp_path: Any) -> Any:
+    """A real redis-server on a free loopback port, stopped after the test."""
+    from .redis_server import RedisServer
+
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()

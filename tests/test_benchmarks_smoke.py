@@ -28,6 +28,8 @@ TARGET_KEYS = {
     "decorator_vs_extension",
     "csrf_safe_method",
     "csrf_write",
+    "cached_vs_static_granted",
+    "cached_vs_static_refused",
 }
 
 
@@ -65,6 +67,10 @@ def test_every_scenario_for_every_contestant(doc):
         "csrf_write",
         "csrf_write_same_origin",
         "csrf_write_refused",
+        "origins_10000",
+        "origins_10000_refused",
+        "origins_cached_10000",
+        "origins_cached_10000_refused",
     }
     assert expected <= names
     assert set(doc["scenarios"]) == names

@@ -16,6 +16,7 @@ from flask import Flask
 from flask_crossorigin import (
     CORS,
     OPTIONS,
+    CachedOrigins,
     ConfigurationError,
     CorsOptions,
     CrossOriginOptions,
@@ -79,7 +80,8 @@ def test_the_correct_sample_runs() -> None:
 ])
 def test_what_mypy_rejects_the_runtime_refuses_too(line: str) -> None:
     with pytest.raises(ConfigurationError):
-        exec(line, {"CORS": CORS, "app": Flask(__name__)})  # noqa: S102
+        exec(line, {"CORS": CORS, "CachedOrigins": CachedOrigins,  # noqa: S102
+                    "app": Flask(__name__)})
 
 
 def test_every_option_is_typed_once() -> None:

@@ -6,6 +6,7 @@ const CONFIG = JSON.parse(document.getElementById("demo-config").textContent);
 const API = CONFIG.apiOrigin;
 const FROM_TENANT = { origin: CONFIG.tenantOrigin, label: CONFIG.tenantOrigin };
 const FROM_UNTRUSTED = { origin: CONFIG.untrustedOrigin, label: CONFIG.untrustedOrigin };
+const FROM_PARTNER = { origin: CONFIG.partnerOrigin, label: CONFIG.partnerOrigin };
 const FROM_SANDBOX = { origin: CONFIG.pageOrigin, sandboxed: true, label: "a sandboxed iframe (Origin: null)" };
 const FROM_API = { origin: API, label: `the API's own origin ${API}` };
 
@@ -174,6 +175,26 @@ const sentFrom = (site, origin) => (r) => {
 const textPost = (extra = {}) => ({
   method: "POST", credentials: "include", headers: { "Content-Type": "text/plain" }, body: "amount=1000", ...extra,
 });
+// The admin side of the partners table (from this page's origin, which /api/* trusts).
+async function partnersAdmin(action) {
+  const path = action === "add" ? "/api/admin/partners" : "/api/admin/partners/remove";
+  const result = await fetchHere(API + path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ origin: CONFIG.partnerOrigin }),
+  });
+  if (result.outcome !== "allowed" || result.status >= 400) {
+    throw new Error(`could not ${action} the partner: ${JSON.stringify(result.body || result.error)}`);
+  }
+  return result.body;
+}
+
+async function partnerRow(action) {
+  const admin = await partnersAdmin(action);
+  const result = await call("/partners/catalog", {}, FROM_PARTNER);
+  result.admin = admin;
+  return result;
+}
 
 const nonce = () => Math.random().toString(36).slice(2, 10);
 const jsonPut = (body, extraHeaders = {}) => ({
@@ -460,6 +481,34 @@ const SCENARIOS = [
     check: (r) => (r.reported.length === 1 && r.reported[0].code === "write-untrusted" && r.status === 200
       ? null : `expected one write-untrusted report, got ${JSON.stringify(r.reported)}`),
     note: (r) => `${sentNote(r)}; reported: ${r.reported[0].mismatch} (${r.reported[0].code})`,
+  },
+  {
+    title: "Origins from a database: a partner not in the table",
+    request: "GET /partners/catalog",
+    from: FROM_PARTNER,
+    expect: "blocked",
+    why: "/partners/* trusts the origins of a table, loaded by CachedOrigins (SQLite here, or a Redis set); this origin is not in it.",
+    run: () => partnerRow("remove"),
+  },
+  {
+    title: "An admin adds the partner at run time",
+    request: "POST /api/admin/partners, then GET /partners/catalog",
+    from: FROM_PARTNER,
+    expect: "allowed",
+    why: "Adding the row calls invalidate(): the API reloads the set now (with Redis, every process reloads within a second), no restart.",
+    run: () => partnerRow("add"),
+    check: (r) => (r.body && r.body.catalog ? null : "no catalog in the body"),
+    note: (r) => `trusted from now on; answered by process ${r.body.worker}`,
+  },
+  {
+    title: "…and removes it: refused at once",
+    request: "POST /api/admin/partners/remove, then GET /partners/catalog",
+    from: FROM_PARTNER,
+    expect: "blocked",
+    why: "Removing the row invalidates the cached set too: a removed partner is never trusted for longer than the reload takes.",
+    run: () => partnerRow("remove"),
+    check: (r) => (r.admin && r.admin.removed ? null : "the partner was not in the table"),
+    note: () => "removed from the table and refused",
   },
 ];
 

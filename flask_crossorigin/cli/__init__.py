@@ -8,6 +8,7 @@ that only use ``@cross_origin``. One module per command:
 * :mod:`.check` sends a request through the app and judges the response the way a
   browser does;
 * :mod:`.lint` warns about valid but risky policies;
+* :mod:`.origins` lists origins loaded at run time, and changes a Redis set of them;
 
 :mod:`.context` gives each the app and CORS state it works on, and
 :mod:`.status` lists their exit statuses.
@@ -24,6 +25,7 @@ from ..errors import ConfigurationError
 from .check import CheckResult, Exchange, check_command, check_request
 from .context import state_of
 from .lint import WARNINGS, lint_command, lint_policy
+from .origins import describe_origins, origins_command
 from .routes import route_rows, routes_command
 from .status import AppNotCheckable, not_checkable
 
@@ -47,8 +49,9 @@ cli = _CorsGroup("cors", help="Explain the CORS policies of this app and what th
 cli.add_command(routes_command)
 cli.add_command(check_command)
 cli.add_command(lint_command)
+cli.add_command(origins_command)
 
 __all__ = [
-    "WARNINGS", "CheckResult", "Exchange", "check_request", "cli", "lint_policy", "route_rows",
-    "state_of",
+    "WARNINGS", "CheckResult", "Exchange", "check_request", "cli", "describe_origins",
+    "lint_policy", "route_rows", "state_of",
 ]

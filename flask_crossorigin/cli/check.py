@@ -29,6 +29,7 @@ from ..response_headers import WITHHELD_KEY
 from ..signals import report_only_mismatch, request_refused
 from . import status
 from .context import current_state, state_of
+from .origins import describe_origins
 
 #: Methods and request headers a browser sends without a preflight (Fetch standard).
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
@@ -89,6 +90,9 @@ class CheckResult:
     #: with the ``Sec-Fetch-Site`` given (or the one a current browser sends), then
     #: without it (older browsers, other clients).
     writes: list[WriteVerdict] = field(default_factory=list)
+    #: Where the deciding policy's origins come from when they are loaded at run time
+    #: (``CachedOrigins``): the source, its last load, fresh, stale or closed.
+    origins: str | None = None
 
 
 @dataclass
@@ -227,6 +231,7 @@ def check_request(
             result.notes.append(
                 "csrf_protection refuses this write with 403 before the app's hooks and the "
                 "view run; the response below is what the extension adds otherwise")
+    result.origins = describe_origins(deciding.decided_by)
     return result
 
 
@@ -534,6 +539,8 @@ def render_check(result: CheckResult) -> Iterator[str]:
         if write.verdict == "refused":
             line += " (403, the view does not run)"
         yield line + (f": {write.reason}" if write.reason else "")
+    if result.origins is not None:
+        yield f"origins: {result.origins}"
     if result.report_only is not None:
         yield f"report-only: {result.report_only}: {result.report_only_reason}"
         yield f"report-only policy: {result.report_only_policy}"

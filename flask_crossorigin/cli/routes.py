@@ -17,6 +17,7 @@ from werkzeug.routing import Rule
 from ..extension import CrossOriginState, PolicySource, blueprints_of
 from ..policy import Policy
 from .context import current_state, state_of
+from .origins import describe_origins
 
 
 def route_rows(app: Flask) -> list[dict[str, Any]]:
@@ -85,11 +86,16 @@ def _source_fields(policy: Policy | None, source: PolicySource) -> dict[str, Any
 
 def _policy_fields(policy: Policy | None) -> dict[str, Any]:
     if policy is None:
-        return {"origins": [], "credentials": False, "max_age": None, "expose_headers": [],
-                "allow_methods": [], "allow_headers": [], "private_network": False}
+        return {"origins": [], "origins_loaded": None, "credentials": False, "max_age": None,
+                "expose_headers": [], "allow_methods": [], "allow_headers": [],
+                "private_network": False}
     settings = policy.settings
+    loaded = describe_origins(policy, short=True)
     return {
-        "origins": list(policy.origins.entries),
+        # Origins loaded at run time: where from, how many, fresh/stale/closed (not the
+        # entries, which may be thousands; 'flask cors origins list' shows them).
+        "origins": [loaded] if loaded is not None else list(policy.origins.entries),
+        "origins_loaded": describe_origins(policy),
         "credentials": policy.credentials,
         "max_age": settings["max_age"],
         "expose_headers": list(settings["expose_headers"]),

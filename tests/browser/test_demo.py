@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 class DemoProcess:
     """``python -m example_app`` on free ports, its output read line by line."""
 
-    def __init__(self) -> None:
+    def __init__(self, *extra: str) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "example_app", "--api-port", "0", "--page-port", "0", "--quiet"],
+            [sys.executable, "-m", "example_app", "--api-port", "0", "--page-port", "0", "--quiet",
+             *extra],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -72,11 +73,20 @@ def demo_process():
             process.process.wait()
 
 
-def test_demo_page_shows_every_row_as_expected(browser, demo_process):
+PARTNER_ROWS = [
+    ("Origins from a database: a partner not in the table", "blocked"),
+    ("An admin adds the partner at run time", "allowed"),
+    ("…and removes it: refused at once", "blocked"),
+]
+
+
+def run_demo_page(browser, demo_process, store):
+    """Open the demo page, wait for every row; the rows and the summary line.
+    ``store``: the pattern of where the demo says the partner origins live."""
     api = demo_process.wait_for(r"API:\s+(http://localhost:\d+)").group(1)
     page_url = demo_process.wait_for(r"Page:\s+(http://localhost:\d+/)").group(1)
+    demo_process.wait_for(r"Partner origins: " + store)
     assert api.rsplit(":", 1)[1] != page_url.rstrip("/").rsplit(":", 1)[1]  # two origins
-
     context = browser.new_context()
     try:
         page = context.new_page()
@@ -94,6 +104,12 @@ def test_demo_page_shows_every_row_as_expected(browser, demo_process):
         summary = page.inner_text("#summary")
     finally:
         context.close()
+    return page_url, rows, summary
+
+
+def test_demo_page_shows_every_row_as_expected(browser, demo_process):
+    # Without Redis: the partner origins live in SQLite.
+    page_url, rows, summary = run_demo_page(browser, demo_process, "SQLite table 'partners' in ")
 
     assert len(rows) >= 20
     not_as_expected = [
@@ -102,6 +118,8 @@ def test_demo_page_shows_every_row_as_expected(browser, demo_process):
     assert not_as_expected == []
     assert {row["expected"] for row in rows} == {"allowed", "blocked"}
     assert summary == f"All {len(rows)} scenarios behaved as expected."
+    # An origin added at run time is granted, and refused again once removed.
+    assert [(row["title"], row["expected"]) for row in rows[-3:]] == PARTNER_ROWS
 
     # The report-only row's line, as docs/tightening.rst shows it (on other ports).
     page_port = page_url.rstrip("/").rsplit(":", 1)[1]
@@ -128,6 +146,25 @@ def test_demo_page_shows_every_row_as_expected(browser, demo_process):
     ran = [line for line in output.splitlines() if "POST /bank/transfer ran" in line]
     assert len(ran) == 2, ran  # the API's own form and the trusted page; no other
     assert all("Sec-Fetch-Site: same-" in line for line in ran), ran
+
+
+def test_demo_keeps_partner_origins_in_redis_when_told(browser, redis_server):
+    import redis
+
+    demo = DemoProcess("--redis", redis_server.url)
+    try:
+        store = "Redis set 'flask-crossorigin-demo:partners' at " + re.escape(redis_server.url)
+        _, rows, summary = run_demo_page(browser, demo, store)
+        assert summary == f"All {len(rows)} scenarios behaved as expected.", rows
+        assert [(row["title"], row["expected"]) for row in rows[-3:]] == PARTNER_ROWS
+        # The rows went through Redis: added, then removed again.
+        client = redis.Redis.from_url(redis_server.url)
+        assert client.smembers("flask-crossorigin-demo:partners") == set()
+        assert demo.stop() == 0
+    finally:
+        if demo.process.poll() is None:
+            demo.process.kill()
+            demo.process.wait()
 
 
 def test_demo_refuses_a_busy_port(demo_process):

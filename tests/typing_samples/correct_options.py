@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from flask import Blueprint, Flask
 
-from flask_crossorigin import CORS, CorsOptions, CrossOriginOptions, cross_origin
+from flask_crossorigin import CORS, CachedOrigins, CorsOptions, CrossOriginOptions, cross_origin
 
 app = Flask(__name__)
 api = Blueprint("api", __name__)
@@ -60,3 +60,14 @@ def widget() -> str:
 @cross_origin(**view_options)
 async def gadget() -> str:
     return "gadget"
+
+
+tenants = CachedOrigins(lambda: ["https://tenant.example"], ttl=60, max_stale=600)
+loaded = Flask("loaded")
+CORS(loaded, resources={"/api/*": {"origins": tenants, "report_only": {"origins": tenants}}})
+
+
+@loaded.route("/tenant")
+@cross_origin(origins=tenants, supports_credentials=True)
+def tenant() -> str:
+    return "tenant"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flask import Flask
 
-from flask_crossorigin import CORS, cross_origin
+from flask_crossorigin import CORS, CachedOrigins, cross_origin
 
 app = Flask(__name__)
 
 CORS(app, orgins=["https://app.example.com"])  # error: misspelled option
 CORS(app, supports_credentials="True")  # error: a string, not a bool
 CORS(app, origins=42)  # error: not an origin
+CORS(app, origins=["https://a.example", CachedOrigins(list)])  # error: loaded origins, in a list
 CORS(app, methods=["GET", 1])  # error: a method is a string
 CORS(app, max_age=1.5)  # error: whole seconds
 CORS(app, report_only={"orgins": ["https://app.example.com"]})  # error: misspelled, nested

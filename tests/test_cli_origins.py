@@ -1,0 +1,149 @@
+"""``flask cors origins``, and what ``routes`` and ``check`` say about loaded origins."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from click.testing import Result
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from flask_crossorigin import CORS, CachedOrigins, RedisOrigins, cross_origin
+
+A, B = "https://a.example", "https://b.example"
+
+
+def run(app: Flask, *args: str) -> Result:
+    return app.test_cli_runner().invoke(FlaskGroup(), args=["cors", *args])
+
+
+@pytest.fixture
+def made() -> Iterator[list[CachedOrigins]]:
+    made: list[CachedOrigins] = []
+    yield made
+    for origins in made:
+        origins.close()
+
+
+def tenants_app(made: list[CachedOrigins], load: Any) -> Flask:
+    def tenant_origins() -> list[str]:
+        return load()
+
+    origins = CachedOrigins(tenant_origins, ttl=30, max_stale=300)
+    made.append(origins)
+    app = Flask(__name__)
+
+    @app.route("/api/data")
+    def data() -> str:
+        return "ok"
+
+    @app.route("/static-list")
+    def static_list() -> str:
+        return "ok"
+
+    CORS(app, resources={"/api/*": {"origins": origins}, "/static-list": {"origins": [B]}})
+    return app
+
+
+def test_routes_and_check_say_where_loaded_origins_come_from(made: list[CachedOrigins]) -> None:
+    app = tenants_app(made, lambda: [A, "bad entry"])
+    rows = {row["rule"]: row for row in json.loads(run(app, "routes", "--json").output)}
+    loaded = rows["/api/data"]
+    assert loaded["origins"] == ["CachedOrigins(tenant_origins): 1 origins, fresh"]
+    line = loaded["origins_loaded"]
+    assert line.startswith("CachedOrigins(tenant_origins): 1 origins, 1 entries skipped, fresh, "
+                           "last loaded 20")
+    assert "ttl 30 s, max_stale 300 s" in line
+    assert rows["/static-list"]["origins"] == [B]
+    assert rows["/static-list"]["origins_loaded"] is None
+    table = run(app, "routes").output
+    assert "  Origins        CachedOrigins(tenant_origins): 1 origins, fresh\n" in table
+
+    result = run(app, "check", "/api/data", "--origin", A)
+    assert result.exit_code == 0, result.output
+    assert "\norigins: CachedOrigins(tenant_origins): 1 origins, 1 entries skipped, fresh" \
+        in result.output
+    static = run(app, "check", "/static-list", "--origin", B)
+    assert "origins:" not in static.output
+
+
+def test_check_shows_a_closed_policy_and_why(made: list[CachedOrigins]) -> None:
+    def down() -> list[str]:
+        raise ConnectionError("tenant database unreachable")
+
+    app = tenants_app(made, down)
+    result = run(app, "check", "/api/data", "--origin", A)
+    assert result.exit_code == 1
+    assert "blocked: the origins of resources['/api/*'] are closed: they have not been " \
+           "loaded yet" in result.output
+    assert "closed, never loaded" in result.output
+    assert "last error: ConnectionError: tenant database unreachable" in result.output
+
+
+def test_origins_list_shows_cached_origins(made: list[CachedOrigins]) -> None:
+    app = tenants_app(made, lambda: [B, A])
+    result = run(app, "origins", "list")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("CachedOrigins(tenant_origins): 2 origins")
+    assert lines[1:] == [f"  {A}", f"  {B}"]
+    assert "come from its load()" in run(app, "origins", "add", A).output
+
+
+def test_origins_without_dynamic_origins() -> None:
+    app = Flask(__name__)
+    CORS(app, origins=[A])
+    assert run(app, "origins", "list").output == (
+        "no policy of this app loads its origins at run time\n")
+    assert run(app, "origins", "add", B).exit_code == 1
+
+
+def test_origins_add_remove_list_in_redis(redis_server: Any, made: list[CachedOrigins]) -> None:
+    store = RedisOrigins(redis_server.url, key="tenants", ttl=3600, max_stale=7200)
+    made.append(store)
+    app = Flask(__name__)
+
+    @app.route("/view")
+    @cross_origin(origins=store)
+    def view() -> str:
+        return "ok"
+
+    CORS(app, resources={})
+    added = run(app, "origins", "add", "https://A.example")
+    assert added.exit_code == 0, added.output
+    assert added.output == f"added {A} to tenants\n"
+    assert redis.Redis.from_url(redis_server.url).smembers("tenants") == {A.encode()}
+    listed = run(app, "origins", "list").output.splitlines()
+    assert listed[0].startswith("RedisOrigins(set 'tenants' at redis://127.0.0.1:")
+    assert listed[1:] == [f"  {A}"]
+    response = app.test_client().get("/view", headers={"Origin": A})
+    assert response.headers["Access-Control-Allow-Origin"] == A
+
+    refused = run(app, "origins", "add", "a.example/")
+    assert refused.exit_code == 1
+    assert "RedisOrigins.add(): origins='a.example/': has no scheme" in refused.output
+    assert run(app, "origins", "add", "--key", "other", B).exit_code == 1
+
+    removed = run(app, "origins", "remove", A)
+    assert removed.exit_code == 0 and removed.output == f"removed {A} from tenants\n"
+    assert "is not in tenants" in run(app, "origins", "remove", A).output
+    response = app.test_client().get("/view", headers={"Origin": A})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+def test_origins_list_while_redis_is_down(redis_server: Any, made: list[CachedOrigins]) -> None:
+    store = RedisOrigins(redis_server.url, key="tenants", ttl=3600, max_stale=7200)
+    made.append(store)
+    app = Flask(__name__)
+    CORS(app, origins=store)
+    store.add(A)
+    redis_server.stop()
+    result = run(app, "origins", "list")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "(could not read the set: ConnectionError" in lines[1]
+    assert lines[2:] == [f"  {A}"]
