@@ -326,26 +326,29 @@ class CrossOriginState:
     ) -> Policy | None:
         """The policy of a request to ``path`` that reaches ``rule`` (``None``: no rule),
         for ``method`` (the request's, or a preflight's requested method)."""
-        key: tuple[Any, ...] = (rule.endpoint, path) if rule is not None else (None, path)
-        try:
-            return self._policies[key]
-        except KeyError:
-            pass
-        if rule is not None and type(self._view_entry(rule.endpoint)) is MethodPolicies:
-            key = (rule.endpoint, path, method)  # never under (endpoint, path): per method
-            try:
-                return self._policies[key]
-            except KeyError:
-                pass
+        key, cached = self._cached(self._policies, rule, path, method)
+        if cached is not _UNSEEN:
+            return cast("Policy | None", cached)
         blueprints = blueprints_of(rule.endpoint) if rule is not None else []
         policy = self.policy_for(
             path, key[0], blueprints if self.blueprint_tables else [], method=method
         )
-        if len(path) <= CACHE_PATH_LENGTH:
-            if len(self._policies) >= CACHE_SIZE:
-                self._policies.clear()  # bounded: many distinct paths only cost a refill
-            self._policies[key] = policy
+        _remember(self._policies, key, path, policy)
         return policy
+
+    def _cached(
+        self, cache: dict[tuple[Any, ...], Any], rule: Rule | None, path: str, method: str | None
+    ) -> tuple[tuple[Any, ...], Any]:
+        """The key of a request in one of the per-request caches, and what it holds
+        there (``_UNSEEN``: nothing yet). Views with per-method policies are cached
+        per method, never under (endpoint, path)."""
+        key: tuple[Any, ...] = (rule.endpoint, path) if rule is not None else (None, path)
+        found = cache.get(key, _UNSEEN)
+        if (found is _UNSEEN and rule is not None
+                and type(self._view_entry(rule.endpoint)) is MethodPolicies):
+            key = (rule.endpoint, path, method)
+            found = cache.get(key, _UNSEEN)
+        return key, found
 
     # -- which cross-origin writes are checked ------------------------------------------------
 
@@ -360,17 +363,9 @@ class CrossOriginState:
         pattern its path matches (so that ``CORS(app, csrf_protection=True)`` covers
         decorated views too), trusting the decorator's origins.
         """
-        key: tuple[Any, ...] = (rule.endpoint, path) if rule is not None else (None, path)
-        try:
-            return self._writes[key]
-        except KeyError:
-            pass
-        if rule is not None and type(self._view_entry(rule.endpoint)) is MethodPolicies:
-            key = (rule.endpoint, path, method)  # never under (endpoint, path): per method
-            try:
-                return self._writes[key]
-            except KeyError:
-                pass
+        key, cached = self._cached(self._writes, rule, path, method)
+        if cached is not _UNSEEN:
+            return cast("tuple[Policy, WriteProtection] | None", cached)
         blueprints = blueprints_of(rule.endpoint) if rule is not None else []
         if not self.blueprint_tables:
             blueprints = []
@@ -384,10 +379,7 @@ class CrossOriginState:
                 mode = around.csrf_protection if around is not None else False
             check = policy.writes_with(mode)
             found = (policy, check) if check is not None else None
-        if len(path) <= CACHE_PATH_LENGTH:
-            if len(self._writes) >= CACHE_SIZE:
-                self._writes.clear()
-            self._writes[key] = found
+        _remember(self._writes, key, path, found)
         return found
 
     def table_policy(self, path: str, blueprints: list[str]) -> Policy | None:
@@ -555,6 +547,15 @@ def _method_of(req: Request) -> str:
     if req.method == "OPTIONS" and is_preflight(req.environ):
         return cast(str, req.environ["HTTP_ACCESS_CONTROL_REQUEST_METHOD"])
     return req.method
+
+
+def _remember(cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], path: str,
+              value: Any) -> None:
+    """Keep an answer in a per-request cache, bounded in entries and path length."""
+    if len(path) <= CACHE_PATH_LENGTH:
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()  # bounded: many distinct paths only cost a refill
+        cache[key] = value
 
 
 def _mark_unhandled(app: Flask, **_: Any) -> None:
