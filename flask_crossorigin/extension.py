@@ -3,8 +3,9 @@
 ``CORS(app)`` registers two of Flask's own request hooks, once per app:
 
 * a ``before_request`` function, placed first among the app's, that answers
-  CORS preflights for paths under a policy and, under a policy with
-  ``csrf_protection``, refuses cross-origin writes (see :mod:`.writes`). It runs
+  CORS preflights for paths under a policy and, under ``csrf_protection``,
+  refuses cross-origin writes by raising :class:`CrossOriginWriteRefused`, a 403
+  that Flask's error handling answers (see :mod:`.writes`). It runs
   inside the app and request context, after the app's WSGI middleware and
   Flask's routing, and before any other ``before_request`` hook
   (authentication) or view. A preflight is judged by the policy of the rule its

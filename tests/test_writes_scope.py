@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 from flask import Blueprint, Flask, abort, jsonify
+from hypothesis import given
+from hypothesis import strategies as st
 from werkzeug.exceptions import Forbidden, HTTPException
 
 from flask_crossorigin import CORS, ConfigurationError, cross_origin
@@ -30,8 +32,10 @@ from flask_crossorigin.cli.lint import WARNINGS
 from flask_crossorigin.cli.routes import UNPROTECTED_NOTE
 from flask_crossorigin.extension import EXTENSION_KEY, CrossOriginState, CrossOriginWriteRefused
 from flask_crossorigin.signals import report_only_mismatch, request_refused
+from flask_crossorigin.writes import same_host
 
 from .test_cli import run
+from .test_properties import property_settings
 
 TRUSTED = "https://app.example.com"
 PARTNER = "https://partner.example"
@@ -476,3 +480,28 @@ def test_the_flask_command_names_the_unprotected_route(tmp_path: Path) -> None:
     )
     assert done.returncode == 1, (done.stdout, done.stderr)
     assert done.stdout.startswith("route /admin/partners: accepts POST without a write check")
+
+
+@st.composite
+def host_forms(draw: st.DrawFn) -> str:
+    """A Host as a client may write it: a name (any case, a trailing dot or not) or an
+    IPv6 literal, with or without a port."""
+    label = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_",
+                    min_size=1, max_size=12)
+    name = ".".join(draw(st.lists(label, min_size=1, max_size=4)))
+    ipv6 = draw(st.sampled_from(["[::1]", "[2001:DB8::1]", "[fe80::a:b]", "[::ffff:127.0.0.1]"]))
+    host = draw(st.sampled_from([name, name + ".", ipv6]))
+    port = draw(st.one_of(st.none(), st.integers(1, 65535)))
+    return host if port is None else f"{host}:{port}"
+
+
+@property_settings(300)
+@given(host=host_forms(), scheme=st.sampled_from(["http", "https", "HTTPS", "ws", "wss"]))
+def test_every_host_form_is_its_own_host(host: str, scheme: str) -> None:
+    origin = f"{scheme}://{host}"
+    assert same_host(origin, host) and same_host(origin, host.upper())
+    assert same_host(origin.upper(), host.lower())
+    for other in (f"x{host}", f"{host}0" if ":" in host.rpartition("]")[2] else f"{host}:1"):
+        assert not same_host(origin, other)
+    for not_an_origin in (origin + "/", f"{scheme}://u@{host}", f" {origin}", origin + "#"):
+        assert not same_host(not_an_origin, host)
