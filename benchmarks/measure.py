@@ -217,7 +217,7 @@ def time_hooks(app: Flask, environ: dict[str, Any], number: int) -> float:
         try:
             t0 = time.perf_counter_ns()
             for _ in range(number):
-                try:
+                try:  # noqa: SIM105 (cheaper than contextlib.suppress in the timed loop)
                     before()
                 except HTTPException:
                     pass  # a refused write: Flask's error handling answers it, then after()
