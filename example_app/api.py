@@ -22,8 +22,12 @@ Policies, from the widest to the narrowest:
                        (see docs/csrf.rst); ``/bank/feedback`` has ``csrf_protection=
                        "report-only"``: such writes go through and are reported.
 
+``CORS(app, csrf_protection=True)`` covers every route of the app: each policy trusts its own
+origins to write (the blueprints' too), and a path no policy covers trusts none.
+
 ``CORS_EXPOSE_HEADERS`` and ``CORS_MAX_AGE`` come from ``app.config`` and apply to every
-policy; any ``CORS_*`` key can also be set from the environment, e.g.
+policy of ``CORS(app)`` (a blueprint's ``CORS(blueprint)`` reads only its own arguments, as
+in flask-cors); any ``CORS_*`` key can also be set from the environment, e.g.
 ``FLASK_CORS_MAX_AGE=60`` (Flask's ``from_prefixed_env``).
 """
 
@@ -95,7 +99,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.from_mapping(
         DEMO_FRONTEND_ORIGIN=DEFAULT_FRONTEND_ORIGIN,
-        # CORS_* keys apply to every policy unless a CORS() call or a resource overrides them.
+        # CORS_* keys apply to every policy of CORS(app) unless its arguments or a resource
+        # override them (a blueprint's CORS(blueprint) reads none, as in flask-cors).
         CORS_EXPOSE_HEADERS=["X-Request-Id"],
         CORS_MAX_AGE=600,
     )
@@ -115,6 +120,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     CORS(
         app,
         origins=[frontend],
+        # Every route: a write (POST, PUT...) from an origin its policy does not trust
+        # is refused before the view; the admin routes of the partners table included.
+        csrf_protection=True,
         resources={
             "/api/*": {
                 "methods": ["GET", "HEAD", "POST", "PUT", "PATCH", "OPTIONS"],

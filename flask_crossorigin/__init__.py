@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .cached_origins import CachedOrigins
 from .decorator import cross_origin
 from .errors import ConfigurationError, ConfigurationWarning, Problem
-from .extension import CORS, CrossOriginState
+from .extension import CORS, CrossOriginState, CrossOriginWriteRefused
 from .options import OPTIONS, CorsOptions, CrossOriginOptions, Option, ReportOnlyOptions
 from .policy import Decision, Policy
 from .signals import preflight_answered, report_only_mismatch, request_refused
@@ -42,6 +42,7 @@ __all__ = [
     "CorsOptions",
     "CrossOriginOptions",
     "CrossOriginState",
+    "CrossOriginWriteRefused",
     "Decision",
     "Option",
     "Policy",

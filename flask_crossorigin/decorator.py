@@ -150,7 +150,8 @@ def refuse_write_alone(app: Flask, req: Request, policy: Policy) -> ResponseRetu
     refusal = check.refusal(req.method, req.environ)
     if refusal is None:
         return None
-    return refuse_write(app, policy, check, refusal, req.environ)
+    refuse_write(app, policy, check, refusal, req.environ)  # raises, unless report-only
+    return None
 
 
 def _refuse_a_second_decorator(view: Any, name: str, location: Location) -> None:

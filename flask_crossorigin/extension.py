@@ -3,8 +3,9 @@
 ``CORS(app)`` registers two of Flask's own request hooks, once per app:
 
 * a ``before_request`` function, placed first among the app's, that answers
-  CORS preflights for paths under a policy and, under a policy with
-  ``csrf_protection``, refuses cross-origin writes (see :mod:`.writes`). It runs
+  CORS preflights for paths under a policy and, under ``csrf_protection``,
+  refuses cross-origin writes by raising :class:`CrossOriginWriteRefused`, a 403
+  that Flask's error handling answers (see :mod:`.writes`). It runs
   inside the app and request context, after the app's WSGI middleware and
   Flask's routing, and before any other ``before_request`` hook
   (authentication) or view. A preflight is judged by the policy of the rule its
@@ -24,17 +25,32 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Union, cast
 from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, Flask, Request, Response, got_request_exception, request
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    got_request_exception,
+    has_request_context,
+    request,
+)
 from flask.globals import request_ctx
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import Forbidden, HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response as BaseResponse
 
 from .errors import ConfigurationError, Problem, collected_warnings, warn_configuration
 from .failures import FAILED_KEY, log_failure
 from .headers import is_token
-from .options import OPTIONS_BY_NAME, CorsOptions, unknown_option_problems
-from .policy import Decision, Policy, attach_origin_sources, is_preflight
+from .options import (
+    OPTIONS_BY_NAME,
+    CorsOptions,
+    check_csrf_protection,
+    merge_layers,
+    options_from_config,
+    unknown_option_problems,
+)
+from .policy import Decision, Policy, attach_origin_sources, build_policy, is_preflight
 from .reasons import Refusal, escape, logger
 from .report_only import compare as compare_report_only
 from .report_only import report_write
@@ -69,6 +85,8 @@ WRITE_REFUSED_KEY = "flask_crossorigin.write_refused"
 #: (absent: no policy applied). ``flask cors check`` reads it: it reports what the hooks
 #: decided, never a model of them.
 POLICY_KEY = "flask_crossorigin.policy"
+# Set in the WSGI environ when a refused write is answered with the extension's own empty 403.
+_BARE_KEY = "flask_crossorigin.write_refused_bare"
 _ALL_OPTIONS = tuple(OPTIONS_BY_NAME)
 _STATE_LOCK = threading.Lock()
 #: Bounds of the cache of policies by (endpoint, path): entries, and path length.
@@ -162,6 +180,15 @@ class CrossOriginState:
         #: nothing for it.
         self.protects_writes = False
         self._views_protect_writes = False
+        #: The app-level ``csrf_protection`` (``CORS(app, csrf_protection=...)``, else
+        #: ``CORS_CSRF_PROTECTION``): it covers every route of the app. A policy that
+        #: leaves the option unset (a blueprint's, a resource entry's, a decorator's)
+        #: takes it; where no policy covers a path, no cross-origin writer is trusted.
+        self.app_csrf: bool | str = False
+        #: Where :attr:`app_csrf` was set (``"CORS()"``, ``app.config[...]``).
+        self.app_csrf_where = "default"
+        # The write check of paths no policy covers, while app_csrf is on.
+        self._uncovered: tuple[Policy, WriteProtection] | None = None
         # The write checks by (endpoint, path), or (endpoint, path, method) as _policies:
         # the policy whose origins are trusted and its check, or None where writes are
         # not checked.
@@ -188,6 +215,7 @@ class CrossOriginState:
             )])
         with collected_warnings() as shown:
             table = compile_resources(self.app.config, options, "")
+            self._set_app_csrf(options)
         self._show(shown)
         self.table = table
         self._configuration_changed()
@@ -204,16 +232,41 @@ class CrossOriginState:
             table = compile_resources(
                 self.app.config, options, f"blueprint {name!r} ", app_resources=False
             )
+            if self.table is None:
+                self._set_app_csrf(None)  # CORS_CSRF_PROTECTION, until CORS(app) says more
         self._show(shown)
         self.blueprint_tables[name] = table
         self._configuration_changed()
         attach_origin_sources(self.app, [policy for _, policy in table.entries])
 
+    def _set_app_csrf(self, options: Mapping[str, Any] | None) -> None:
+        """Find the app-level ``csrf_protection`` in ``CORS(app)``'s options (``None``:
+        not called yet) over the app's config, and compile the check of the paths no
+        policy covers."""
+        layers: list[tuple[str, Mapping[str, Any]]] = [
+            ("app.config", options_from_config(self.app.config))]
+        if options is not None:
+            layers.append(("CORS()", options))
+        mode, where = merge_layers(layers)["csrf_protection"]
+        problems: list[Problem] = []
+        mode = check_csrf_protection(mode, where, problems)
+        _raise_if(problems)
+        self.app_csrf, self.app_csrf_where = mode, where
+        self._uncovered = None
+        if mode is not False:
+            # Trusts no origin: same-origin writes, Sec-Fetch-Site: none and requests
+            # without browser headers still pass (see writes.py).
+            policy, problems = build_policy(where, [(where, {"origins": []})])
+            assert policy is not None, problems
+            check = WriteProtection(where, policy.origins, enforce=mode is True,
+                                    untrusted="write-uncovered")
+            self._uncovered = (policy, check)
+
     def _configuration_changed(self) -> None:
         self._policies.clear()
         self._writes.clear()
         tables = [self.table, *self.blueprint_tables.values()]
-        self.protects_writes = self._views_protect_writes or any(
+        self.protects_writes = self._views_protect_writes or self.app_csrf is not False or any(
             policy.writes is not None
             for table in tables if table is not None for _, policy in table.entries)
 
@@ -358,10 +411,12 @@ class CrossOriginState:
         """The write check of a ``method`` request to ``path`` that reaches ``rule``, and
         the policy whose origins it trusts; ``None`` when writes there are not checked.
 
-        The policy of :meth:`policy_of_rule` decides, except that a ``@cross_origin``
-        view that leaves ``csrf_protection`` unset takes the value of the resource
-        pattern its path matches (so that ``CORS(app, csrf_protection=True)`` covers
-        decorated views too), trusting the decorator's origins.
+        The policy of :meth:`policy_of_rule` decides, trusting its origins. One that
+        leaves ``csrf_protection`` unset takes the app-level value (:attr:`app_csrf`),
+        except that a ``@cross_origin`` view takes the value of the resource pattern
+        its path matches; so ``CORS(app, csrf_protection=True)`` covers blueprints and
+        decorated views too. Where no policy covers the path, the app-level value
+        applies, trusting no origin.
         """
         key, cached = self._cached(self._writes, rule, path, method)
         if cached is not _UNSEEN:
@@ -371,16 +426,23 @@ class CrossOriginState:
             blueprints = []
         source = PolicySource()
         policy = self.policy_for(path, key[0], blueprints, source, method)
-        found: tuple[Policy, WriteProtection] | None = None
+        found: tuple[Policy, WriteProtection] | None = self._uncovered
         if policy is not None:
-            mode = policy.csrf_protection
             if source.kind == "decorator" and not policy.csrf_protection_set:
-                around = self.table_policy(path, blueprints)
-                mode = around.csrf_protection if around is not None else False
+                mode = self.csrf_of(self.table_policy(path, blueprints))
+            else:
+                mode = self.csrf_of(policy)
             check = policy.writes_with(mode)
             found = (policy, check) if check is not None else None
         _remember(self._writes, key, path, found)
         return found
+
+    def csrf_of(self, policy: Policy | None) -> bool | str:
+        """The ``csrf_protection`` of a resource policy: its own when set, else the
+        app-level value (which also applies where no policy covers a path: ``None``)."""
+        if policy is not None and policy.csrf_protection_set:
+            return policy.csrf_protection
+        return self.app_csrf
 
     def table_policy(self, path: str, blueprints: list[str]) -> Policy | None:
         """The policy of ``path`` in the resource tables (a blueprint's, else the app's),
@@ -395,30 +457,28 @@ class CrossOriginState:
 
     # -- the request hooks -----------------------------------------------------------------
 
-    def protect_writes(self, req: Request) -> Response | None:
-        """Refuse (or, report-only, report) the request if it is an untrusted
-        cross-origin write under a policy with ``csrf_protection``.
+    def protect_writes(self, req: Request) -> None:
+        """Refuse the request, raising :class:`CrossOriginWriteRefused` (a 403 that
+        Flask's error handling answers), if it is an untrusted cross-origin write under
+        ``csrf_protection``; report-only, report it and let it go on.
 
         Fails closed: an unexpected error is logged at ERROR and the write refused.
         """
         try:
-            return self._protect_writes(req)
+            decided = self.judge_write(req)
+            if decided is None:
+                return
+            policy, check, refusal = decided
+            if refusal is not None:
+                refuse_write(self.app, policy, check, refusal, req.environ)
+        except CrossOriginWriteRefused:
+            raise
         except Exception as error:  # fail closed: refused, never a 500
             log_failure("checking a cross-origin write", error,
                         "the write is refused with 403, before the view")
             req.environ[WRITE_REFUSED_KEY] = True
-            response: Response = self.app.response_class(status=403)
-            del response.headers["Content-Type"]
-            return response
-
-    def _protect_writes(self, req: Request) -> Response | None:
-        decided = self.judge_write(req)
-        if decided is None:
-            return None
-        policy, check, refusal = decided
-        if refusal is None:
-            return None
-        return refuse_write(self.app, policy, check, refusal, req.environ)
+            reason = "checking the write failed (see the log)" if self.app.debug else None
+            raise CrossOriginWriteRefused(reason) from None
 
     def judge_write(
         self, req: Request
@@ -454,7 +514,7 @@ class CrossOriginState:
         req: Request = request._get_current_object()  # type: ignore[attr-defined]
         if req.method != "OPTIONS" or not is_preflight(req.environ):
             if self.protects_writes and req.method not in SAFE_METHODS:
-                return self.protect_writes(req)
+                self.protect_writes(req)  # raises CrossOriginWriteRefused to refuse
             return None  # every other request: one comparison and one flag
         try:
             return self._answer_preflight(req)
@@ -496,6 +556,8 @@ class CrossOriginState:
             if self.protects_writes and WRITE_REFUSED_KEY in req.environ:
                 # A refused cross-origin write: no grant, whatever the app's hooks added.
                 withhold_grants(response)
+                if req.environ.pop(_BARE_KEY, False):
+                    del response.headers["Content-Type"]
                 return response
             rule = req.url_rule
             path = req.path
@@ -680,30 +742,64 @@ def _answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> R
     return response
 
 
+class CrossOriginWriteRefused(Forbidden):
+    """The 403 of a refused cross-origin write (``csrf_protection``).
+
+    Raised from the extension's first ``before_request`` hook, so that Flask's own
+    error handling answers it: ``@app.errorhandler(403)`` (or this class, or a
+    blueprint's handler) shapes the body, and the app's other ``before_request``
+    hooks and the view never run. Whatever the handler and ``after_request``
+    hooks add, the response grants no CORS read. :attr:`description` is the
+    reason in debug mode only; in production it says nothing about why.
+    Without a handler the answer is an empty 403 (in debug mode, the reason as
+    plain text).
+    """
+
+    description = "Cross-origin write refused."
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(description=reason)
+        #: Why, in debug mode only (``None`` in production).
+        self.reason = reason
+
+    def get_body(
+        self, environ: WSGIEnvironment | None = None, scope: dict[str, Any] | None = None
+    ) -> str:
+        if self.reason is None:
+            if has_request_context():
+                # Flask's response class gives the empty answer a media type: the
+                # after_request hook takes it off again.
+                request.environ[_BARE_KEY] = True
+            return ""
+        return f"Cross-origin write refused: {self.reason}\n"
+
+    def get_headers(
+        self, environ: WSGIEnvironment | None = None, scope: dict[str, Any] | None = None
+    ) -> list[tuple[str, str]]:
+        if self.reason is None:
+            return []  # an empty answer has no media type
+        return [("Content-Type", "text/plain; charset=utf-8"),
+                ("X-Content-Type-Options", "nosniff")]
+
+
 def refuse_write(
     app: Flask,
     policy: Policy,
     check: WriteProtection,
     refusal: Refusal,
     environ: WSGIEnvironment,
-) -> Response | None:
-    """A refused cross-origin write: its 403, reported like every refusal; or, for
-    ``csrf_protection='report-only'``, ``None`` after reporting what would be refused."""
+) -> None:
+    """Refuse a cross-origin write: report it like every refusal and raise
+    :class:`CrossOriginWriteRefused`; for ``csrf_protection='report-only'``, report
+    what would be refused and return (the request goes on)."""
     if not check.enforce:
         report_write(app, policy, refusal, environ)
-        return None
+        return
     environ[WRITE_REFUSED_KEY] = True
     environ[POLICY_KEY] = policy
-    response: Response = app.response_class(status=403)
-    if app.debug:
-        # In development only, the answer says why; in production it reveals nothing more.
-        response.set_data(f"Cross-origin write refused: {refusal.message}\n")
-        response.mimetype = "text/plain"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-    else:
-        del response.headers["Content-Type"]
     _report(app, policy, Decision((), (), refusal), environ)
-    return response
+    # In development only, the reason is given; in production it reveals nothing more.
+    raise CrossOriginWriteRefused(refusal.message if app.debug else None)
 
 
 def add_cors_headers(
@@ -809,6 +905,7 @@ __all__ = [
     "POLICY_KEY",
     "CORS",
     "CrossOriginState",
+    "CrossOriginWriteRefused",
     "PolicySource",
     "answer_preflight",
     "add_cors_headers",

@@ -360,18 +360,29 @@ def build_policy(
         warn_configuration(f"{where('origins')}: origins={offending!r}: {message}")
     settings["origins"] = value("origins")
 
+    def conflict(*options: str) -> str:
+        """Where a problem of several options is: the one place that set them, else the
+        policy (a resource entry) that combines them, saying where each came from."""
+        places = {where(option) for option in options} - {"default"}
+        if _trial:
+            return where(options[0])  # the report-only policy names both places itself
+        if len(places) <= 1:
+            return places.pop() if places else name
+        return f"{name} (" + ", ".join(
+            f"{option} from {where(option)}" for option in options) + ")"
+
     credentials = settings["supports_credentials"] and check_conflicts
     if credentials and matcher is not None and matcher.any_origin:
         default = " (the default)" if where("origins") == "default" else ""
         problems.append(Problem(
-            where("supports_credentials"), "supports_credentials", True,
+            conflict("supports_credentials", "origins"), "supports_credentials", True,
             f"cannot be combined with origins='*'{default}: that would let every site "
             "read credentialed responses; list the trusted origins, or pass a callable "
             "origin -> bool",
         ))
     for regex, probe in matcher.open_regexes() if credentials and matcher is not None else ():
         problems.append(Problem(
-            where("origins"), "origins", regex.pattern,
+            conflict("origins", "supports_credentials"), "origins", regex.pattern,
             f"allows origins on domains anyone can register (such as {probe!r}), so "
             "with supports_credentials=True any site could read "
             "credentialed responses: it is origins='*' in disguise; anchor it to your "
@@ -379,7 +390,7 @@ def build_policy(
         ))
     if credentials and settings["expose_headers"] == ("*",):
         problems.append(Problem(
-            where("expose_headers"), "expose_headers", "*",
+            conflict("expose_headers", "supports_credentials"), "expose_headers", "*",
             "'*' is not a wildcard for credentialed requests; list the header names",
         ))
     trial: Policy | None = None

@@ -75,6 +75,12 @@ REASONS: dict[str, str] = {
         "List the origins that may write in this path's origins, or exempt the route "
         "with csrf_protection=False"
     ),
+    "write-uncovered": (
+        "{how}, and no CORS policy covers this path, so under the app-wide "
+        "csrf_protection of {policy} no other origin may write to it; the write from "
+        "{origin} is refused. Give the path a resources entry listing the origins that may "
+        "write, or exempt the route with csrf_protection=False on its own entry"
+    ),
     "write-untrusted": (
         "{how}, and {policy} does not trust the origin {origin} to write{cause}; add it to "
         "origins to let it write, or exempt the route with csrf_protection=False if any "

@@ -286,20 +286,24 @@ def compile_resources(
 ) -> ResourceTable[Policy]:
     """Compile ``resources`` with an app's config and the extension's options into a table.
 
-    ``app_resources=False`` (a blueprint's table) ignores ``CORS_RESOURCES``: the
-    app's paths are not the blueprint's, and an app-wide ``"/*": {"origins": "*"}``
-    must not widen a blueprint's own origins. Raises :class:`ConfigurationError`
-    listing every problem.
+    ``app_resources=False`` (a blueprint's table) reads no ``CORS_*`` key, as
+    flask-cors does not for a blueprint: its policy is its own options over the
+    defaults. (The app's paths are not the blueprint's, and an app-wide
+    ``CORS_ORIGINS`` must not narrow, nor ``"/*": {"origins": "*"}`` widen, a
+    blueprint's own origins.) Its ``csrf_protection``, when unset, is the app's,
+    applied per request (see ``CrossOriginState.writes_of_rule``). Raises
+    :class:`ConfigurationError` listing every problem.
     """
-    config = options_from_config(app_config)
+    config = options_from_config(app_config) if app_resources else {}
     default = OPTIONS_BY_NAME["resources"].default
     if "resources" in options:
         resources, source = options["resources"], f"{label}CORS()"
-    elif "resources" in config and app_resources:
+    elif "resources" in config:
         resources, source = config["resources"], "app.config['CORS_RESOURCES']"
     else:
         resources, source = default, "default"
-    base: list[Layer] = [("app.config", config), (f"{label}CORS()", options)]
+    base: list[Layer] = [("app.config", config)] if app_resources else []
+    base.append((f"{label}CORS()", options))
     problems: list[Problem] = []
     entries: list[tuple[ResourcePattern, Policy]] = []
     matchers = MatcherCache()

@@ -50,6 +50,13 @@ MAX_SITE_LENGTH = 32
 SHOWN_LENGTH = 120
 # A Structured Field token as browsers send these: lowercase letters, digits and '-'.
 _SITE_TOKEN = re.compile(r"[a-z][a-z0-9-]*")
+# An Origin as a browser may write it for rule 4, in any case: a scheme, and a host
+# (a name, a trailing dot allowed, or an IPv6 literal in brackets) with an optional port.
+_AUTHORITY = r"(?:[A-Za-z0-9_\-.]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
+_WRITTEN_ORIGIN = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://(?P<authority>" + _AUTHORITY + ")")
+# A Host header of the same forms (compared only with such an Origin).
+_HOST_HEADER = re.compile(_AUTHORITY)
 
 #: The values of the option, and what each does.
 MODES = (False, True, "report-only")
@@ -62,15 +69,19 @@ class WriteProtection:
     ``csrf_protection='report-only'``: the hook reports what would be refused.
     """
 
-    __slots__ = ("policy_name", "origins", "enforce")
+    __slots__ = ("policy_name", "origins", "enforce", "untrusted")
 
     def __init__(
-        self, policy_name: str, origins: OriginMatcher | LiveOriginMatcher, *, enforce: bool
+        self, policy_name: str, origins: OriginMatcher | LiveOriginMatcher, *, enforce: bool,
+        untrusted: str = "write-untrusted",
     ) -> None:
         #: The name of the policy whose origins are trusted ("resources['/api/*']").
         self.policy_name = policy_name
         self.origins = origins
         self.enforce = enforce
+        #: The refusal's code for an origin the policy does not trust ("write-uncovered"
+        #: for a path no policy covers under an app-wide ``csrf_protection``).
+        self.untrusted = untrusted
 
     @property
     def mode(self) -> bool | str:
@@ -103,15 +114,17 @@ class WriteProtection:
             return None  # a listed origin: one set lookup (listed ones are well-formed)
         if origin == NULL_ORIGIN:
             return Refusal("write-origin-null")
+        host = None
+        if site is None:
+            # Rule 4 first, on the Origin as written: a host form the browser puts in
+            # both Origin and Host (a trailing dot, say) is this server, as in Go.
+            host = request_host(environ)
+            if host is not None and same_host(origin, host):
+                return None  # rule 4: the Origin names this server, as the browser sees it
         parsed = _parse_origin(origin)  # bounded: longer than MAX_ORIGIN_LENGTH is None
         if parsed is None:
             return Refusal("write-origin-malformed", origin=_shown(origin),
                            length=len(origin))
-        host = None
-        if site is None:
-            host = request_host(environ)
-            if host is not None and _same_host(parsed.host, parsed.port, parsed.scheme, host):
-                return None  # rule 4: the Origin names this server, as the browser sees it
         # Rule 3: a cross-origin (or cross-host) write passes only from a trusted origin.
         if self.origins.any_origin:
             return _refusal(site, host, "write-any-origin", origin=origin,
@@ -119,7 +132,7 @@ class WriteProtection:
         cause = self.origins.check(origin, self.policy_name)  # regexes, callables: parsed
         if cause is None:
             return None
-        return _refusal(site, host, "write-untrusted", origin=origin, policy=self.policy_name,
+        return _refusal(site, host, self.untrusted, origin=origin, policy=self.policy_name,
                         cause=_Cause(cause))
 
 
@@ -160,16 +173,28 @@ def request_host(environ: Mapping[str, Any]) -> str | None:
     return host if isinstance(host, str) else None
 
 
-def _same_host(host: str, port: str, scheme: str, request_host: str) -> bool:
-    """Whether an origin's host and port are a ``Host`` header's (case-insensitively,
-    the default port of the origin's scheme written or not)."""
-    if len(request_host) > MAX_ORIGIN_LENGTH:
+def same_host(origin: str, request_host: str) -> bool:
+    """Whether an ``Origin``'s host and port are a ``Host`` header's, as Go's
+    ``CrossOriginProtection`` compares them: the origin's authority as written against
+    ``Host``, except that case and the default port of the origin's scheme (written or
+    not, on either side) make no difference. Any form both carry compares equal (a
+    trailing dot, an IPv6 literal in brackets); an ``Origin`` with a path, user
+    information or anything but ``scheme://host[:port]`` never does."""
+    if len(request_host) > MAX_ORIGIN_LENGTH or len(origin) > MAX_ORIGIN_LENGTH:
         return False
-    value = request_host.lower()
-    default = DEFAULT_PORTS.get(scheme)
-    if default is not None and value.endswith(":" + default):
-        value = value[: -len(default) - 1]
-    return value == (f"{host}:{port}" if port else host)
+    written = _WRITTEN_ORIGIN.fullmatch(origin)
+    if written is None or _HOST_HEADER.fullmatch(request_host) is None:
+        return False
+    default = DEFAULT_PORTS.get(written.group("scheme").lower())
+    return _without_port(written.group("authority").lower(), default) == _without_port(
+        request_host.lower(), default)
+
+
+def _without_port(authority: str, default: str | None) -> str:
+    """An authority without its port when that is the scheme's default."""
+    if default is not None and authority.endswith(":" + default):
+        return authority[: -len(default) - 1]
+    return authority
 
 
 def _shown(value: str) -> str:
@@ -189,6 +214,6 @@ def write_protection(
 
 
 __all__ = [
-    "KNOWN_SITES", "MODES", "SAFE_METHODS", "WriteProtection", "request_host",
+    "KNOWN_SITES", "MODES", "SAFE_METHODS", "WriteProtection", "request_host", "same_host",
     "write_protection",
 ]

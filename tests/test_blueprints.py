@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Blueprint, Flask, abort, jsonify
 
 from flask_crossorigin import CORS
@@ -104,7 +105,19 @@ def test_nested_blueprint() -> None:
     assert response.headers["Access-Control-Allow-Origin"] == FRONTEND
 
 
-def test_blueprint_reads_app_config() -> None:
+@pytest.mark.parametrize("config, origin, granted", [
+    # flask-cors 6.0.5 never reads CORS_* keys for a blueprint: a plain CORS(public_bp)
+    # stays open to any origin under an app-wide CORS_ORIGINS...
+    ({"CORS_ORIGINS": [FRONTEND]}, "https://other.example", "https://other.example"),
+    ({"CORS_ORIGINS": [FRONTEND]}, FRONTEND, FRONTEND),
+    # ... and the app still starts under CORS_SUPPORTS_CREDENTIALS=True (the
+    # blueprint's own any-origin policy has no credentials).
+    ({"CORS_SUPPORTS_CREDENTIALS": True}, "https://other.example", "https://other.example"),
+    ({"CORS_MAX_AGE": 600, "CORS_EXPOSE_HEADERS": ["X-Id"]}, FRONTEND, FRONTEND),
+])
+def test_a_blueprint_policy_reads_no_cors_config_key(
+    config: dict[str, Any], origin: str, granted: str
+) -> None:
     api = Blueprint("api", __name__)
 
     @api.route("/x")
@@ -113,13 +126,26 @@ def test_blueprint_reads_app_config() -> None:
 
     CORS(api)
     app = Flask(__name__)
-    app.config["CORS_ORIGINS"] = [FRONTEND]
+    app.config.update(config)
     app.register_blueprint(api)
-    client = app.test_client()
-    assert client.get("/x", headers={"Origin": FRONTEND}).headers[
-        "Access-Control-Allow-Origin"] == FRONTEND
-    assert "Access-Control-Allow-Origin" not in client.get(
-        "/x", headers={"Origin": "https://other.example"}).headers
+    response = app.test_client().get("/x", headers={"Origin": origin})
+    assert response.headers["Access-Control-Allow-Origin"] == granted
+    assert "Access-Control-Allow-Credentials" not in response.headers
+    assert "Access-Control-Expose-Headers" not in response.headers
+    preflight = app.test_client().options("/x", headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET"})
+    assert "Access-Control-Max-Age" not in preflight.headers
+
+
+def test_a_blueprint_keyword_argument_is_its_policy() -> None:
+    api = Blueprint("api", __name__)
+    api.add_url_rule("/x", "x", lambda: "x")
+    CORS(api, origins=[FRONTEND], supports_credentials=True)
+    app = Flask(__name__)
+    app.config["CORS_ORIGINS"] = ["https://other.example"]
+    app.register_blueprint(api)
+    response = app.test_client().get("/x", headers={"Origin": FRONTEND})
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
 
 
 def test_cors_resources_of_the_app_never_reach_a_blueprint() -> None:

@@ -271,3 +271,52 @@ def test_a_none_config_key_leaves_keyword_arguments_and_other_keys_in_force() ->
     assert response.headers["Access-Control-Allow-Credentials"] == "true"
     assert "Access-Control-Allow-Origin" not in client.get(
         "/a", headers={"Origin": "https://b.example"}).headers
+
+
+# A problem of two options set in different places names the resource entry that
+# combines them (issue 22), and where each option comes from.
+ENTRY_CONFLICTS = [
+    # (top-level options, the entry's options, the place the problem names)
+    ({"supports_credentials": True}, {"origins": "*"},
+     "resources['/public/*'] (supports_credentials from CORS(), "
+     "origins from resources['/public/*'])"),
+    ({"origins": "*"}, {"supports_credentials": True},
+     "resources['/public/*'] (supports_credentials from resources['/public/*'], "
+     "origins from CORS())"),
+    ({"origins": [r"https://.*\.com"]}, {"supports_credentials": True},
+     "resources['/public/*'] (origins from CORS(), "
+     "supports_credentials from resources['/public/*'])"),
+    ({"supports_credentials": True}, {"origins": [r"https://.*\.com"]},
+     "resources['/public/*'] (origins from resources['/public/*'], "
+     "supports_credentials from CORS())"),
+    ({"expose_headers": "*"}, {"supports_credentials": True, "origins": ["https://a.example"]},
+     "resources['/public/*'] (expose_headers from CORS(), "
+     "supports_credentials from resources['/public/*'])"),
+    # One place set both: that place, as before.
+    ({}, {"supports_credentials": True, "origins": "*"}, "resources['/public/*']"),
+    ({"supports_credentials": True, "origins": "*"}, {}, "CORS()"),
+    ({"supports_credentials": True}, {}, "CORS()"),  # with the default origins
+]
+
+
+@pytest.mark.parametrize(("top", "entry", "where"), ENTRY_CONFLICTS)
+def test_a_conflict_names_the_entry_that_combines_it(
+    top: dict[str, Any], entry: dict[str, Any], where: str
+) -> None:
+    options = {**top, "resources": {"/api/*": {"origins": ["https://a.example"]},
+                                    "/public/*": entry}}
+    if top.get("origins") == "*" and top.get("supports_credentials"):
+        options["resources"] = {"/public/*": entry}
+    error = errors_of(**options)
+    assert [problem.where for problem in error.problems] == [where], str(error)
+
+
+def test_the_app_configs_credentials_and_an_entrys_star() -> None:
+    app = Flask(__name__)
+    app.config["CORS_SUPPORTS_CREDENTIALS"] = True
+    with pytest.raises(ConfigurationError) as caught:
+        CORS(app, resources={"/api/*": {"origins": ["https://a.example"]},
+                             "/public/*": {"origins": "*"}})
+    assert [problem.where for problem in caught.value.problems] == [
+        "resources['/public/*'] (supports_credentials from "
+        "app.config['CORS_SUPPORTS_CREDENTIALS'], origins from resources['/public/*'])"]

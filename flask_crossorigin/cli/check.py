@@ -231,8 +231,26 @@ def check_request(
             result.notes.append(
                 "csrf_protection refuses this write with 403 before the app's hooks and the "
                 "view run; the response below is what the extension adds otherwise")
+    if not result.allowed and not result.writes and result.exchanges[-1].kind == "request":
+        note = unchecked_write_note(app, path, origin, method)
+        if note is not None:
+            result.notes.append(note)
     result.origins = describe_origins(deciding.decided_by)
     return result
+
+
+def unchecked_write_note(app: Flask, path: str, origin: str, method: str) -> str | None:
+    """For a cross-origin write the browser sends and no write check covers: that the
+    view runs, whatever CORS decides about reading the answer."""
+    if method.upper() in _SAFE_METHODS:
+        return None
+    with app.test_request_context(path, method=method) as ctx:
+        target = ctx.request.host_url.rstrip("/")
+    if browser_fetch_site(origin, target) == "same-origin":
+        return None
+    return (f"csrf_protection does not check this write: a browser sends this {method} from "
+            f"{origin} with the user's cookies and the view runs; CORS only keeps the page "
+            "from reading the answer")
 
 
 def _is_fetch_metadata(name: str) -> bool:

@@ -15,7 +15,7 @@ from ..policy import Policy
 from ..views import UNREACHABLE_PREFLIGHTS, ViewPolicy, ViewSpecs, views_of
 from . import status
 from .context import current_state
-from .routes import csrf_mode
+from .routes import csrf_mode, unprotected_writes
 
 #: Preflight-cache caps per engine, in seconds: what a ``max_age`` turns into.
 MAX_AGE_CAPS = {"WebKit": 600, "Chromium": 7200, "Firefox": 86400}
@@ -75,6 +75,13 @@ WARNINGS: dict[str, str] = {
         "True (see 'Cross-origin writes (CSRF)'), or exempt a route that must accept "
         "other sites' posts with csrf_protection=False on its own resource entry"
     ),
+    "writes-unprotected": (
+        "accepts {methods} without a write check, while csrf_protection is on elsewhere in "
+        "this app: any site can make a signed-in user's browser send these writes (a form, "
+        "a text/plain fetch) and the view runs; CORS only keeps the page from reading the "
+        "answer. Cover it (CORS(app, csrf_protection=True) covers every route), or exempt it "
+        "on purpose with csrf_protection=False on its own resource entry or decorator"
+    ),
     "regex-open": (
         "the origin regex {entry} allows origins on domains anyone can register (such as "
         "{probe}), so it grants what '*' grants; write '*' if that is meant, or anchor it "
@@ -127,7 +134,22 @@ def write_warnings(state: CrossOriginState) -> tuple[list[str], list[str]]:
                 methods=", ".join(sorted(methods)), routes=", ".join(routes)))
         else:
             suggestions.append(f"{name}: {SUGGESTIONS['credentials-csrf']}")
-    return warnings, suggestions
+    named = {route for _, routes in writes.values() for route in routes}
+    return warnings + uncovered_write_warnings(state, named), suggestions
+
+
+def uncovered_write_warnings(state: CrossOriginState, named: set[str]) -> list[str]:
+    """Every route that accepts writes without a check while ``csrf_protection`` is on
+    somewhere in the app, one line each (but those ``named`` by another warning)."""
+    found: dict[str, set[str]] = {}
+    for rule in state.app.url_map.iter_rules():
+        if rule.rule in named or rule.endpoint is None:
+            continue
+        methods = unprotected_writes(state, rule, sorted(rule.methods or ()))
+        if methods:
+            found.setdefault(rule.rule, set()).update(methods)
+    return [f"route {route}: " + WARNINGS["writes-unprotected"].format(
+        methods=", ".join(sorted(methods))) for route, methods in sorted(found.items())]
 
 
 def app_policies(state: CrossOriginState) -> list[Policy]:

@@ -53,6 +53,7 @@ def route_rows(app: Flask) -> list[dict[str, Any]]:
                 **_policy_fields(policy),
                 "report_only": _report_only_fields(policy),
                 "csrf_protection": csrf_mode(state, rule, path, methods[0] if methods else None),
+                "writes_unprotected": unprotected_writes(state, rule, methods),
             })
     return rows
 
@@ -64,6 +65,32 @@ def csrf_mode(
     through ``rule`` (a decorator that leaves it unset takes its path's value)."""
     found = state.writes_of_rule(rule, path, method)
     return found[1].mode if found is not None else False
+
+
+#: Methods that never change state: csrf_protection never refuses them.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def unprotected_writes(state: CrossOriginState, rule: Rule, methods: list[str]) -> list[str]:
+    """The methods of ``methods`` that change state and that ``rule`` accepts without a
+    write check, while ``csrf_protection`` is on somewhere in the app (else none):
+    writes any site can make a browser send, the view running. A route exempted on
+    purpose (``csrf_protection=False`` on its own entry, blueprint or decorator) is
+    not listed."""
+    if not state.protects_writes or rule.endpoint is None:
+        return []  # (a redirect rule: the browser repeats the write at its target)
+    return [method for method in methods
+            if method not in SAFE_METHODS and state.writes_of_rule(rule, rule.rule, method) is None
+            and not _exempted(state, rule, method)]
+
+
+def _exempted(state: CrossOriginState, rule: Rule, method: str) -> bool:
+    """Whether the policy that decides ``rule``'s writes sets ``csrf_protection=False``."""
+    blueprints = blueprints_of(rule.endpoint)
+    policy, source = state.explain(rule.rule, rule.endpoint, blueprints, method)
+    if policy is not None and source.kind == "decorator" and not policy.csrf_protection_set:
+        policy = state.table_policy(rule.rule, blueprints)
+    return policy is not None and policy.csrf_protection_set and policy.csrf_protection is False
 
 
 def _report_only_fields(policy: Policy | None) -> dict[str, Any] | None:
@@ -148,6 +175,15 @@ def routes_command(as_json: bool, wide: bool) -> None:
             "\n* looked up with the rule text as path; a more specific pattern may give some "
             "of its URLs another policy: run 'flask cors check' on one"
         )
+    if any(row["writes_unprotected"] for row in rows):
+        click.echo("\n" + UNPROTECTED_NOTE)
+
+
+#: The footnote of ``flask cors routes`` for the rules marked ``!``.
+UNPROTECTED_NOTE = (
+    "! accepts writes that csrf_protection, on elsewhere in this app, does not check: any "
+    "site can make a browser send them and the view runs ('flask cors lint' names them)"
+)
 
 
 #: The narrowest table ``routes`` lays out; a narrower terminal wraps its lines.
@@ -196,7 +232,8 @@ def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tupl
     for row in rows:
         has_policy = row["policy"] is not None
         cells = (
-            row["rule"] + (" *" if row["varies"] else ""),
+            row["rule"] + (" *" if row["varies"] else "") + (
+                " !" if row["writes_unprotected"] else ""),
             ", ".join(row["methods"]),
             row["policy"] or "(none)",
             ", ".join(row["origins"]) or "-",
@@ -212,9 +249,10 @@ def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tupl
 
 
 def _csrf_cell(row: dict[str, Any]) -> str:
-    """Whether the route's writes are checked: 'on', 'report-only', 'off' ('-': no policy)."""
+    """Whether the route's writes are checked: 'on', 'report-only', 'off' ('-': no policy,
+    and no app-wide protection)."""
     mode = row["csrf_protection"]
-    if row["policy"] is None:
+    if row["policy"] is None and mode is False:
         return "-"
     return "on" if mode is True else "off" if mode is False else str(mode)
 
