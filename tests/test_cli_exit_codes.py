@@ -7,6 +7,7 @@ checked (invalid CORS configuration, or the app fails to load).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -108,17 +109,24 @@ def test_each_outcome_has_its_own_exit_status(
 
 
 def test_the_statuses_are_distinct() -> None:
-    codes = [status.OK, status.FOUND, status.USAGE_ERROR, status.CONFIGURATION_ERROR]
-    assert len(set(codes)) == 4
+    codes = [status.OK, status.FOUND, status.USAGE_ERROR, status.CONFIGURATION_ERROR,
+             status.STORE_UNREACHABLE, status.OUTPUT_CLOSED]
+    assert len(set(codes)) == 6
     assert status.USAGE_ERROR == 2  # click's own usage error status
+    assert status.OUTPUT_CLOSED == 128 + 13  # as a shell shows a tool ended by SIGPIPE
 
 
 def test_the_docs_list_every_status() -> None:
     text = (ROOT / "docs" / "cli.rst").read_text()
     for code, meaning in [(status.OK, "allowed"), (status.FOUND, "blocked"),
                           (status.USAGE_ERROR, "usage error"),
-                          (status.CONFIGURATION_ERROR, "cannot be checked")]:
+                          (status.CONFIGURATION_ERROR, "cannot be checked"),
+                          (status.STORE_UNREACHABLE, "could not be reached"),
+                          (status.OUTPUT_CLOSED, "SIGPIPE")]:
         assert f"``{code}``" in text and meaning in text
+    table = text[text.index("Status  Meaning"):]
+    for code in (4, 141):
+        assert re.search(rf"^``{code}``\s+\S", table, re.MULTILINE), code
 
 
 def test_the_flask_command_exits_3_for_an_app_whose_configuration_is_invalid(
