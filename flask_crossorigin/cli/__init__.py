@@ -61,8 +61,9 @@ class _CorsGroup(AppGroup):
 
 class _LoadRecords(logging.Filter):
     """Keeps the log records of run-time origin loads from the log while a command runs
-    (every command loads them anew): the command reports their state itself, and shows
-    each skipped entry once, after its output."""
+    (every command loads them anew). Failures (``ERROR``: a store down, a set closed)
+    the command reports itself, as its state or status 4; each warning (a skipped
+    entry) it shows once, after its output."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,16 +71,20 @@ class _LoadRecords(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args if isinstance(record.args, tuple) else ()
-        if record.levelno < logging.WARNING or not (
-                (args and isinstance(args[0], OriginSource))
-                or (record.threadName or "").startswith("flask-crossorigin")):  # reload, listen
+        source = args[0] if args and isinstance(args[0], OriginSource) else None
+        if record.levelno < logging.WARNING or (
+                source is None  # the reloading and listening threads log without one
+                and not (record.threadName or "").startswith("flask-crossorigin")):
             return True
-        if "skipped the loaded entry" in str(record.msg) and len(args) == 3:
-            source = args[0]
-            assert isinstance(source, OriginSource)
+        if record.levelno >= logging.ERROR:
+            return False
+        if source is not None and "skipped the loaded entry" in str(record.msg) \
+                and len(args) == 3:
             name = source.describe().get("source", source)
-            self.skipped.setdefault(f"warning: {name} skipped the loaded entry {args[1]}: "
-                                    f"{args[2]}")
+            line = f"{name} skipped the loaded entry {args[1]}: {args[2]}"
+        else:
+            line = record.getMessage()
+        self.skipped.setdefault(f"warning: {line}")
         return False
 
 
