@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from .servers import create_demo_servers
+from .servers import PortUnavailable, create_demo_servers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,10 +40,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # of a /bank view, and each write the extension refused (the view did not run).
     show_cors_log()
     logging.getLogger("example_app").setLevel(logging.INFO)
-    # A port in use makes werkzeug print why and exit with status 1.
     config = {"DEMO_REDIS_URL": args.redis} if args.redis else None
-    servers = create_demo_servers(api_port=args.api_port, page_port=args.page_port,
-                                  config=config)
+    try:
+        servers = create_demo_servers(api_port=args.api_port, page_port=args.page_port,
+                                      config=config)
+    except PortUnavailable as error:  # in use, or a port browsers refuse: one line, status 2
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 2
     if args.quiet:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
 

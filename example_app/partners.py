@@ -17,8 +17,10 @@ would check who is asking; the demo does not.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import tempfile
+import weakref
 from typing import Any
 
 from flask import Blueprint, Flask, abort, jsonify, request
@@ -90,9 +92,20 @@ def make_partners(app: Flask) -> SqlitePartners | RedisPartners:
     url = app.config.get("DEMO_REDIS_URL")
     if url:
         return RedisPartners(url)
-    path = app.config.get("DEMO_PARTNERS_DB") or os.path.join(
-        tempfile.mkdtemp(prefix="flask-crossorigin-demo-"), "partners.sqlite3")
-    return SqlitePartners(path)
+    if app.config.get("DEMO_PARTNERS_DB"):
+        return SqlitePartners(app.config["DEMO_PARTNERS_DB"])
+    # A fresh, empty table for each run, removed when the app goes away or the process
+    # exits (Ctrl-C, SIGTERM under python -m example_app, the end of a flask command):
+    # nothing is left behind in the temporary directory.
+    folder = tempfile.mkdtemp(prefix="flask-crossorigin-demo-")
+    partners = SqlitePartners(os.path.join(folder, "partners.sqlite3"))
+    weakref.finalize(partners, _remove_folder, folder, os.getpid())
+    return partners
+
+
+def _remove_folder(folder: str, owner: int) -> None:
+    if os.getpid() == owner:  # never from a forked worker (gunicorn): the folder is shared
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def make_partners_blueprint(partners: SqlitePartners | RedisPartners) -> Blueprint:

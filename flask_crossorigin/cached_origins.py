@@ -166,8 +166,11 @@ class CachedOrigins(OriginSource):
 
     @property
     def state(self) -> str:
-        """``"fresh"`` (last load good, within ttl), ``"stale"`` (serving the last good set
-        while loads fail or are late) or ``"closed"`` (refusing every cross-origin request)."""
+        """``"loading"`` (the first load has not finished), ``"fresh"`` (last load good,
+        within ttl), ``"stale"`` (serving the last good set while loads fail or are late)
+        or ``"closed"`` (refusing every cross-origin request)."""
+        if self._good_at is None and self.last_error is None:
+            return "loading"
         if self._closed or self._good_at is None:
             return "closed"
         if self.last_error is not None or time.monotonic() - self._good_at > 2 * self.ttl:

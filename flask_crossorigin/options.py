@@ -104,7 +104,8 @@ OPTIONS: tuple[Option, ...] = (
         "intercept_exceptions", True, "bool",
         "Add CORS headers to the answers to unhandled exceptions (Flask's 500) so the page "
         "can read them. Other error responses (aborts, error handlers, 404, 405) always "
-        "get them. The flask-cors meaning.",
+        "get them. What flask-cors documents for it (flask-cors 6.0.5 as run still adds "
+        "headers to those 500s under CORS(app)).",
     ),
     Option(
         "allow_private_network", False, "bool",
@@ -225,13 +226,18 @@ CONFIG_KEYS: dict[str, str] = {option.config_key: option.name for option in OPTI
 # Keys that tutorials set although no CORS extension reads them. Renaming CORS_HEADERS
 # to CORS_ALLOW_HEADERS would narrow the allowed headers (from '*' to that list) and
 # turn working preflights into 403s, so the advice is to delete it.
-_NEVER_READ = {
-    "CORS_HEADERS": (
-        "flask-cors never read it either (tutorials copied it from its examples); remove "
-        "it. Do not rename it to CORS_ALLOW_HEADERS: that would narrow the allowed request "
-        "headers from '*' (the default) to this list"
-    ),
-}
+def _ignored_by_flask_cors(renamed: str) -> str:
+    return (
+        "flask-cors ignores it too (tutorials copied it from its examples), so removing it "
+        f"keeps the behaviour you have: remove it. Do not rename it to {renamed}: that would "
+        "restrict the request headers a preflight may ask for from '*' (the default) to "
+        "this list, and preflights asking for any other (Authorization...) would be refused"
+    )
+
+
+_NEVER_READ = {"CORS_HEADERS": _ignored_by_flask_cors("CORS_ALLOW_HEADERS")}
+#: The same for the keyword argument (``CORS(app, headers="Content-Type")``).
+_NOT_AN_OPTION = {"headers": _ignored_by_flask_cors("allow_headers")}
 
 #: A layer of options: where they come from (for messages) and the values.
 Layer = tuple[str, Mapping[str, Any]]
@@ -248,6 +254,7 @@ def unknown_option_problems(
             continue
         close = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}?" if close else f"known options: {', '.join(allowed)}"
+        hint = _NOT_AN_OPTION.get(str(name), hint)
         problems.append(Problem(where, str(name), options[name], f"is not an option; {hint}"))
     return problems
 

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .cached_origins import CachedOrigins, entry_problems
 from .errors import ConfigurationError, Problem
@@ -152,13 +152,20 @@ class RedisChannel:
 
 
 def _without_password(url: str) -> str:
-    """``url`` for people: a password in it (``redis://:secret@host``) is never shown."""
+    """``url`` for people: a password in it (``redis://:secret@host``, a lone
+    ``redis://secret@host``, ``?password=secret``) is never shown."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, sep, _ = userinfo.partition(":")
+        netloc = f"{user}:***@{host}" if sep else f"***@{host}"
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = parts.query
+    if any(name.lower() == "password" for name, _ in pairs):
+        query = urlencode([(name, "***" if name.lower() == "password" else value)
+                           for name, value in pairs], safe="*")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def _text(value: Any) -> str:

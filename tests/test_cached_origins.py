@@ -672,3 +672,42 @@ def test_max_stale_closes_on_time_while_a_slow_load_is_under_way(
     slow.clear()
     release.set()  # the slow load returns: its set serves again
     wait_until(lambda: grant(app, A) == A, timeout=5)
+
+
+def test_before_its_first_load_a_source_is_loading_not_closed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 23: 'closed' reads like an outage; before the first load has finished the
+    state is 'loading', in describe(), repr (so in the log) and the CLI's tables."""
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> list[str]:
+        started.set()
+        release.wait(10)
+        return ["https://a.example"]
+
+    origins = CachedOrigins(slow, ttl=30, max_stale=300)
+    try:
+        assert origins.state == "loading" and origins.describe()["state"] == "loading"
+        with caplog.at_level(logging.DEBUG, logger="flask_crossorigin"):
+            loader = threading.Thread(target=origins.refresh)
+            loader.start()
+            assert started.wait(10)
+            assert "loading>" in repr(origins)
+            release.set()
+            loader.join(10)
+        assert "loading the origins of <CachedOrigins slow loading> (refresh())" in caplog.text
+        assert origins.state == "fresh"
+    finally:
+        release.set()
+        origins.close()
+
+    def down() -> list[str]:
+        raise ConnectionError("down")
+
+    failed = CachedOrigins(down, ttl=30, max_stale=300)
+    try:
+        assert not failed.refresh()
+        assert failed.state == "closed"  # a failed first load is an outage: said so
+    finally:
+        failed.close()

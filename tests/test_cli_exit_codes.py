@@ -1,12 +1,14 @@
 """Exit statuses of ``flask cors``: one meaning each, so a pipeline can act on them.
 
 0 allowed / no warnings, 1 blocked / warnings, 2 usage error, 3 the app cannot be
-checked (invalid CORS configuration, or the app fails to load).
+checked (invalid CORS configuration, or the app fails to load), 4 a store of origins
+loaded at run time cannot be reached, 141 the output was closed (``| head``).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -18,7 +20,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from flask_crossorigin import CORS, cross_origin
+from flask_crossorigin import CORS, CachedOrigins, cross_origin
 from flask_crossorigin.cli import status
 
 from .conftest import TRUSTED
@@ -62,6 +64,26 @@ def bad_decorator_app() -> Flask:
     return app
 
 
+def unreachable_store_app() -> Flask:
+    """Origins loaded from a store that is down: every load fails."""
+    def partner_rows() -> list[str]:
+        raise ConnectionError("the partners database is not reachable")
+
+    app = Flask(__name__)
+
+    @app.get("/api/data")
+    def data() -> Any:
+        return "data"
+
+    origins = CachedOrigins(partner_rows, ttl=30, max_stale=300)
+    CORS(app, origins=origins)
+    STORES.append(origins)
+    return app
+
+
+STORES: list[CachedOrigins] = []
+
+
 def crashing_app() -> Flask:
     raise RuntimeError("the database is not reachable")
 
@@ -88,7 +110,18 @@ CASES = [
     (crashing_app, ["lint"], status.CONFIGURATION_ERROR),
     (good_app, ["routes"], status.OK),
     (bad_decorator_app, ["routes"], status.CONFIGURATION_ERROR),
+    (unreachable_store_app, CHECK, status.STORE_UNREACHABLE),
+    (unreachable_store_app, ["routes"], status.STORE_UNREACHABLE),
+    (unreachable_store_app, ["origins", "list"], status.STORE_UNREACHABLE),
+    (unreachable_store_app, ["origins", "add", TRUSTED], status.USAGE_ERROR),  # no Redis
 ]
+
+
+@pytest.fixture(autouse=True)
+def close_stores() -> Any:
+    yield
+    while STORES:
+        STORES.pop().close()
 
 
 @pytest.mark.parametrize(("factory", "args", "expected"), CASES,
@@ -98,6 +131,11 @@ def test_each_outcome_has_its_own_exit_status(
 ) -> None:
     result = invoke(factory, *args)
     assert result.exit_code == expected, result.output
+    if expected == status.STORE_UNREACHABLE:
+        assert result.output == (
+            "Error: the origins store CachedOrigins(partner_rows) could not be reached "
+            "(ConnectionError: the partners database is not reachable); check that what its "
+            "load() reads (a database, a service) is reachable from here\n")
     if expected == status.CONFIGURATION_ERROR:
         assert "Error: " in result.output
         if factory is crashing_app:
@@ -108,17 +146,24 @@ def test_each_outcome_has_its_own_exit_status(
 
 
 def test_the_statuses_are_distinct() -> None:
-    codes = [status.OK, status.FOUND, status.USAGE_ERROR, status.CONFIGURATION_ERROR]
-    assert len(set(codes)) == 4
+    codes = [status.OK, status.FOUND, status.USAGE_ERROR, status.CONFIGURATION_ERROR,
+             status.STORE_UNREACHABLE, status.OUTPUT_CLOSED]
+    assert len(set(codes)) == 6
     assert status.USAGE_ERROR == 2  # click's own usage error status
+    assert status.OUTPUT_CLOSED == 128 + 13  # as a shell shows a tool ended by SIGPIPE
 
 
 def test_the_docs_list_every_status() -> None:
     text = (ROOT / "docs" / "cli.rst").read_text()
     for code, meaning in [(status.OK, "allowed"), (status.FOUND, "blocked"),
                           (status.USAGE_ERROR, "usage error"),
-                          (status.CONFIGURATION_ERROR, "cannot be checked")]:
+                          (status.CONFIGURATION_ERROR, "cannot be checked"),
+                          (status.STORE_UNREACHABLE, "could not be reached"),
+                          (status.OUTPUT_CLOSED, "SIGPIPE")]:
         assert f"``{code}``" in text and meaning in text
+    table = text[re.search(r"Status +Meaning", text).start():]  # type: ignore[union-attr]
+    for code in (4, 141):
+        assert re.search(rf"^``{code}``\s+\S", table, re.MULTILINE), code
 
 
 def test_the_flask_command_exits_3_for_an_app_whose_configuration_is_invalid(

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from flask_crossorigin import CORS, CachedOrigins, RedisOrigins, cross_origin
+from flask_crossorigin.cli import status
 
 A, B = "https://a.example", "https://b.example"
 
@@ -77,11 +78,17 @@ def test_check_shows_a_closed_policy_and_why(made: list[CachedOrigins]) -> None:
 
     app = tenants_app(made, down)
     result = run(app, "check", "/api/data", "--origin", A)
-    assert result.exit_code == 1
-    assert "blocked: the origins of resources['/api/*'] are closed: they have not been " \
-           "loaded yet" in result.output
-    assert "closed, never loaded" in result.output
-    assert "last error: ConnectionError: tenant database unreachable" in result.output
+    # Not "blocked": what a check would say (every origin refused) is not what the app
+    # serves once its store answers. One line names the store and what to check.
+    assert result.exit_code == status.STORE_UNREACHABLE == 4
+    assert result.output == (
+        "Error: the origins store CachedOrigins(tenant_origins) could not be reached "
+        "(ConnectionError: tenant database unreachable); check that what its load() reads "
+        "(a database, a service) is reachable from here\n")
+    for command in (["routes"], ["routes", "--json"], ["origins", "list"]):
+        assert run(app, *command).exit_code == 4
+    # A policy whose origins loaded is checked as before.
+    assert run(app, "check", "/static-list", "--origin", B).exit_code == 0
 
 
 def test_origins_list_shows_cached_origins(made: list[CachedOrigins]) -> None:
@@ -91,7 +98,11 @@ def test_origins_list_shows_cached_origins(made: list[CachedOrigins]) -> None:
     lines = result.output.splitlines()
     assert lines[0].startswith("CachedOrigins(tenant_origins): 2 origins")
     assert lines[1:] == [f"  {A}", f"  {B}"]
-    assert "come from its load()" in run(app, "origins", "add", A).output
+    refused = run(app, "origins", "add", A)
+    assert refused.exit_code == 2  # a usage error, not "blocked"
+    assert "Error: no policy of this app uses a RedisOrigins: the origins of " \
+           "CachedOrigins(tenant_origins) come from its load(); write the origin where " \
+           "load() reads it (your table), then call .invalidate() on it" in refused.output
 
 
 def test_origins_without_dynamic_origins() -> None:
@@ -99,7 +110,7 @@ def test_origins_without_dynamic_origins() -> None:
     CORS(app, origins=[A])
     assert run(app, "origins", "list").output == (
         "no policy of this app loads its origins at run time\n")
-    assert run(app, "origins", "add", B).exit_code == 1
+    assert run(app, "origins", "add", B).exit_code == 2
 
 
 def test_origins_add_remove_list_in_redis(redis_server: Any, made: list[CachedOrigins]) -> None:
@@ -124,9 +135,13 @@ def test_origins_add_remove_list_in_redis(redis_server: Any, made: list[CachedOr
     assert response.headers["Access-Control-Allow-Origin"] == A
 
     refused = run(app, "origins", "add", "a.example/")
-    assert refused.exit_code == 1
-    assert "RedisOrigins.add(): origins='a.example/': has no scheme" in refused.output
-    assert run(app, "origins", "add", "--key", "other", B).exit_code == 1
+    assert refused.exit_code == 2
+    assert refused.output.endswith(
+        "Error: 'a.example/' was not added to tenants: has no scheme; write "
+        "'https://a.example'; no browser sends such an Origin\n")
+    assert "ignored" not in refused.output
+    assert redis.Redis.from_url(redis_server.url).smembers("tenants") == {A.encode()}
+    assert run(app, "origins", "add", "--key", "other", B).exit_code == 2
 
     removed = run(app, "origins", "remove", A)
     assert removed.exit_code == 0 and removed.output == f"removed {A} from tenants\n"
@@ -143,7 +158,9 @@ def test_origins_list_while_redis_is_down(redis_server: Any, made: list[CachedOr
     store.add(A)
     redis_server.stop()
     result = run(app, "origins", "list")
-    assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    assert "(could not read the set: ConnectionError" in lines[1]
-    assert lines[2:] == [f"  {A}"]
+    assert result.exit_code == 4, result.output
+    assert result.output == (
+        f"Error: the origins store RedisOrigins(set 'tenants' at {redis_server.url}) could "
+        f"not be reached (ConnectionError: Error 111 connecting to 127.0.0.1:"
+        f"{redis_server.port}. Connection refused.); check that Redis is running at that "
+        "address and that the URL (host, port, database, password) is the app's\n")

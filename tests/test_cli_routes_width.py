@@ -129,4 +129,34 @@ def test_no_line_is_wider_than_the_terminal(rules: list[str], origins: list[str]
         app.add_url_rule("/" + rule.lstrip("/"), f"view{number}", lambda: "x")
     CORS(app, origins=origins)
     lines = narrow_routes(route_rows(app), host_matching=False, width=width)
-    assert max(len(line) for line in lines) <= max(width, MIN_WIDTH)
+    for line in lines:
+        # Only an origin wider than its column goes past it: alone on its line, whole.
+        assert len(line) <= max(width, MIN_WIDTH) or line.split()[-1].rstrip(",") in origins
+    for origin in origins:  # never split
+        assert any(origin in line for line in lines)
+
+
+def test_an_origin_is_never_split_and_an_ignored_one_is_marked() -> None:
+    app = Flask(__name__)
+
+    @app.route("/api/data")
+    def data() -> str:
+        return "data"
+
+    origins = ["http://localhost:3000", "https://app.example.com/",
+               "https://a-rather-long-subdomain-name.customers.example.com",
+               "https://b.example"]
+    with pytest.warns(UserWarning, match="trailing slash"):
+        CORS(app, origins=origins)
+    for columns in (40, 50, 60, 80):
+        output = run(app, columns=columns).output
+        lines = output.splitlines()
+        for origin in origins[2:] + ["http://localhost:3000"]:
+            assert any(origin in line for line in lines), (columns, output)
+        assert not any(line.rstrip().endswith(("http://", "https://")) for line in lines)
+        marked = [line for line in lines if "https://app.example.com/" in line]
+        assert len(marked) == 1 and "https://app.example.com/ (ignored)" in marked[0], output
+    row = next(row for row in route_rows(app) if row["rule"] == "/api/data")
+    assert row["origins_ignored"] == ["https://app.example.com/"]
+    assert "https://app.example.com/" not in row["origins"]
+    assert "https://app.example.com/ (ignored)" in run(app, "--wide").output

@@ -147,6 +147,10 @@ def test_redis_origins_needs_a_url_or_a_client() -> None:
     ("redis://:s3cret@127.0.0.1:6379/0", "redis://:***@127.0.0.1:6379/0"),
     ("redis://app:s3cret@cache.internal/2", "redis://app:***@cache.internal/2"),
     ("rediss://cache.internal:6380/0", "rediss://cache.internal:6380/0"),
+    # Issue 23: a password in the query, or a lone userinfo, is hidden too.
+    ("redis://cache.internal/0?password=s3cret&ssl_cert_reqs=none",
+     "redis://cache.internal/0?password=***&ssl_cert_reqs=none"),
+    ("redis://s3cret@cache.internal/0", "redis://***@cache.internal/0"),
 ])
 def test_a_password_in_the_url_is_never_shown(url: str, shown: str) -> None:
     origins = CachedOrigins(lambda: [A], invalidate_via=url)

@@ -29,6 +29,27 @@ def test_granted_preflight(build: Any) -> None:
     assert response.get_data() == b""
 
 
+def test_granted_preflight_carries_expose_headers_as_flask_cors(build: Any) -> None:
+    """Issue 23: suites written against flask-cors check Access-Control-Expose-Headers on
+    preflight answers; browsers ignore it there. Nothing else of the answer changes."""
+    def answer(**options: Any) -> Any:
+        return build(origins=[TRUSTED], max_age=600, supports_credentials=True,
+                     **options).test_client().options(
+            "/api/items/1", headers=preflight(headers="authorization"))
+
+    plain = answer()
+    exposing = answer(expose_headers=["X-Total-Count", "Link"])
+    assert exposing.status_code == plain.status_code == 204
+    assert exposing.headers["Access-Control-Expose-Headers"] == "Link, X-Total-Count"
+    assert exposing.headers.getlist("Access-Control-Expose-Headers") == ["Link, X-Total-Count"]
+    others = [h for h in exposing.headers.items() if h[0] != "Access-Control-Expose-Headers"]
+    assert others == list(plain.headers.items())
+    refused = build(origins=[TRUSTED], expose_headers=["Link"]).test_client().options(
+        "/api/items/1", headers=preflight(origin="https://evil.example"))
+    assert refused.status_code == 403
+    assert "Access-Control-Expose-Headers" not in refused.headers
+
+
 def test_preflight_without_request_headers_has_no_allow_headers(build: Any) -> None:
     response = build(origins=[TRUSTED]).test_client().options(
         "/api/items/1", headers=preflight())

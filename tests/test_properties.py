@@ -271,6 +271,9 @@ class Spec:
             headers["Access-Control-Allow-Headers"] = ", ".join(names)
         if self.credentials:
             headers["Access-Control-Allow-Credentials"] = "true"
+        expose = self.opt("expose_headers", None)
+        if expose:  # as flask-cors: on granted preflights too (issue 23)
+            headers["Access-Control-Expose-Headers"] = ", ".join(sorted(once(expose)))
         if self.opt("max_age", None) is not None:
             headers["Access-Control-Max-Age"] = str(self.options["max_age"])
         if self.opt("allow_private_network", False) and pna == "true":

@@ -29,7 +29,7 @@ from ..response_headers import WITHHELD_KEY
 from ..signals import report_only_mismatch, request_refused
 from . import status
 from .context import current_state, state_of
-from .origins import describe_origins
+from .origins import check_loaded, describe_origins
 
 #: Methods and request headers a browser sends without a preflight (Fetch standard).
 SAFELISTED_METHODS = frozenset({"GET", "HEAD", "POST"})
@@ -608,13 +608,16 @@ def check_command(
 
     Exit status 0 when the browser would let the page read the response, 1 when
     it would block it, 2 for a usage error, 3 when the app cannot be checked (its
-    CORS configuration is invalid, or it fails to load).
+    CORS configuration is invalid, or it fails to load), 4 when the store of origins
+    loaded at run time that decides it cannot be reached.
     """
     app = current_state().app
     result = check_request(
         app, path, origin, method, headers,
         credentials=credentials, preflight=preflight, send=send,
     )
+    check_loaded([source for exchange in result.exchanges if exchange.decided_by is not None
+                  for source in exchange.decided_by.origin_sources()])
     for line in render_check(result):
         click.echo(line)
     raise SystemExit(status.OK if result.allowed else status.FOUND)

@@ -1,7 +1,7 @@
 """``flask cors origins``: the origins loaded at run time, and the Redis set behind them.
 
 ``list`` shows every :class:`~flask_crossorigin.CachedOrigins` of the app (where
-its origins come from, when they were last loaded, whether they are fresh,
+its origins come from, when they were last loaded, whether they are loading, fresh,
 stale or closed) and its origins; ``add`` and ``remove`` change a
 :class:`~flask_crossorigin.RedisOrigins` set, validated as start-up validates,
 and make every process of the app reload. :func:`describe_origins` is the line
@@ -21,6 +21,7 @@ from ..errors import ConfigurationError
 from ..origins import LiveOriginMatcher, OriginSource
 from ..policy import Policy
 from .context import current_flask_app, state_of
+from .status import failed_to_load, unreachable
 
 
 def describe_origins(policy: Policy | None, *, short: bool = False) -> str | None:
@@ -72,22 +73,52 @@ def origin_sources(app: Flask) -> list[OriginSource]:
 
 
 def _redis_store(app: Flask, key: str | None) -> Any:
-    """The app's one ``RedisOrigins`` (or the one with ``key``)."""
+    """The app's one ``RedisOrigins`` (or the one with ``key``); a usage error otherwise,
+    saying what to do instead."""
+    sources = origin_sources(app)
     # Duck-typed: checking the class would import redis_origins, which imports redis.
-    stores = [s for s in origin_sources(app) if callable(getattr(s, "add", None))
+    stores = [s for s in sources if callable(getattr(s, "add", None))
               and isinstance(getattr(s, "key", None), str)]
     if key is not None:
         stores = [s for s in stores if s.key == key]  # type: ignore[attr-defined]
     if not stores:
         where = f" with key {key!r}" if key is not None else ""
-        raise click.ClickException(
-            f"no policy of this app uses a RedisOrigins{where}; origins from a "
-            "CachedOrigins come from its load(): change what it reads, then call "
-            ".invalidate()")
+        own = [str(s.describe().get("source", s)) for s in sources
+               if not callable(getattr(s, "add", None))]
+        if own:
+            raise click.UsageError(
+                f"no policy of this app uses a RedisOrigins{where}: the origins of "
+                f"{', '.join(own)} come from its load(); write the origin where load() "
+                "reads it (your table), then call .invalidate() on it so that every "
+                "process reloads")
+        raise click.UsageError(f"no policy of this app uses a RedisOrigins{where}; "
+                               "change the origins in the app's configuration")
     if len(stores) > 1:
         keys = ", ".join(sorted(s.key for s in stores))  # type: ignore[attr-defined]
-        raise click.ClickException(f"this app has several RedisOrigins; pass --key ({keys})")
+        raise click.UsageError(f"this app has several RedisOrigins; pass --key ({keys})")
     return stores[0]
+
+
+def check_loaded(sources: list[OriginSource]) -> None:
+    """End the command with :data:`~.status.STORE_UNREACHABLE` when one of ``sources``
+    never loaded because its store cannot be reached: what it would show (no origins,
+    every request refused) is not what the app serves."""
+    for source in sources:
+        if failed_to_load(source):
+            raise unreachable(source, source.describe().get("error"))
+
+
+def _refused(origin: str, error: ConfigurationError, done: str) -> click.UsageError:
+    """``origins add|remove`` refused ``origin``: it was not written, and why."""
+    reasons = "; ".join(problem.message.replace(IGNORED, NEVER_SENT)
+                        for problem in error.problems)
+    return click.UsageError(f"{origin!r} was not {done}: {reasons}")
+
+
+#: How start-up ends the message of an entry that can never match (it is ignored there);
+#: a refused ``add`` writes nothing, so it says the other half.
+IGNORED = "this entry can never match an Origin a browser sends, so it is ignored"
+NEVER_SENT = "no browser sends such an Origin"
 
 
 @click.group("origins")
@@ -103,18 +134,18 @@ def list_command() -> None:
     if not sources:
         click.echo("no policy of this app loads its origins at run time")
         return
+    check_loaded(sources)
     for index, source in enumerate(sources):
-        if index:
-            click.echo("")
-        click.echo(describe_source(source))
         entries = list(source.live.entries)  # what this process loaded
         reader = getattr(source, "list", None)
         if callable(reader):  # a RedisOrigins: the set as it is now
             try:
                 entries = reader()
-            except Exception as error:  # Redis down: say so, show what was loaded
-                click.echo(f"  (could not read the set: {type(error).__name__}: {error}; "
-                           "showing the origins loaded last)")
+            except Exception as error:
+                raise unreachable(source, f"{type(error).__name__}: {error}") from error
+        if index:
+            click.echo("")
+        click.echo(describe_source(source))
         for entry in sorted(entries):
             click.echo(f"  {entry}")
 
@@ -129,7 +160,9 @@ def add_command(origin: str, key: str | None) -> None:
     try:
         stored = store.add(origin)
     except ConfigurationError as error:
-        raise click.ClickException(str(error)) from error
+        raise _refused(origin, error, f"added to {store.key}") from error
+    except Exception as error:  # the store: one line, not redis-py's traceback
+        raise unreachable(store, f"{type(error).__name__}: {error}") from error
     click.echo(f"added {stored} to {store.key}")
 
 
@@ -143,7 +176,9 @@ def remove_command(origin: str, key: str | None) -> None:
     try:
         removed = store.remove(origin)
     except ConfigurationError as error:
-        raise click.ClickException(str(error)) from error
+        raise _refused(origin, error, f"removed from {store.key}") from error
+    except Exception as error:
+        raise unreachable(store, f"{type(error).__name__}: {error}") from error
     if not removed:
         raise click.ClickException(f"{origin} is not in {store.key}")
     click.echo(f"removed {origin} from {store.key}")

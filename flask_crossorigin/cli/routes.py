@@ -17,7 +17,7 @@ from werkzeug.routing import Rule
 from ..extension import CrossOriginState, PolicySource, blueprints_of
 from ..policy import Policy
 from .context import current_state, state_of
-from .origins import describe_origins
+from .origins import check_loaded, describe_origins, origin_sources
 
 
 def route_rows(app: Flask) -> list[dict[str, Any]]:
@@ -113,15 +113,21 @@ def _source_fields(policy: Policy | None, source: PolicySource) -> dict[str, Any
 
 def _policy_fields(policy: Policy | None) -> dict[str, Any]:
     if policy is None:
-        return {"origins": [], "origins_loaded": None, "credentials": False, "max_age": None,
+        return {"origins": [], "origins_ignored": [], "origins_loaded": None,
+                "credentials": False, "max_age": None,
                 "expose_headers": [], "allow_methods": [], "allow_headers": [],
                 "private_network": False}
     settings = policy.settings
     loaded = describe_origins(policy, short=True)
+    # Entries start-up warned about and left out: they never match, so never listed as
+    # if they applied (the table marks them).
+    ignored = [entry for entry, _ in policy.origins.ineffective if isinstance(entry, str)]
     return {
-        # Origins loaded at run time: where from, how many, fresh/stale/closed (not the
-        # entries, which may be thousands; 'flask cors origins list' shows them).
-        "origins": [loaded] if loaded is not None else list(policy.origins.entries),
+        # Origins loaded at run time: where from, how many, loading/fresh/stale/closed (not
+        # the entries, which may be thousands; 'flask cors origins list' shows them).
+        "origins": [loaded] if loaded is not None else
+        [entry for entry in policy.origins.entries if entry not in ignored],
+        "origins_ignored": ignored,
         "origins_loaded": describe_origins(policy),
         "credentials": policy.credentials,
         "max_age": settings["max_age"],
@@ -158,6 +164,7 @@ def routes_command(as_json: bool, wide: bool) -> None:
     settings once. --wide prints one line per rule with every setting.
     """
     app = current_state().app
+    check_loaded(origin_sources(app))
     rows = route_rows(app)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -208,8 +215,8 @@ def narrow_routes(rows: list[dict[str, Any]], *, host_matching: bool, width: int
         for name, value in zip(settings, cells[keep:]):
             if name == "Report-Only" and value == "-":
                 continue  # the line only for the policies that have one
-            lines += _wrap(value, width, initial_indent=f"  {name:<{label}}",
-                           subsequent_indent=" " * (label + 2))
+            lines += _wrap_list(value, width, initial_indent=f"  {name:<{label}}",
+                                subsequent_indent=" " * (label + 2))
     return lines
 
 
@@ -236,7 +243,8 @@ def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tupl
                 " !" if row["writes_unprotected"] else ""),
             ", ".join(row["methods"]),
             row["policy"] or "(none)",
-            ", ".join(row["origins"]) or "-",
+            ", ".join(row["origins"] + [f"{entry} (ignored)" for entry in
+                                        row["origins_ignored"]]) or "-",
             ", ".join(row["allow_methods"]) or "-",
             ", ".join(row["allow_headers"]) or "-",
             ("yes" if row["credentials"] else "no") if has_policy else "-",
@@ -308,3 +316,25 @@ def _wrap(
 ) -> list[str]:
     return _CellWrapper(width, initial_indent=initial_indent,
                         subsequent_indent=subsequent_indent, break_on_hyphens=False).wrap(text)
+
+
+def _wrap_list(
+    text: str, width: int, initial_indent: str = "", subsequent_indent: str = ""
+) -> list[str]:
+    """A setting's value within ``width``, wrapped only after a ``,``, ``;`` or ``:``
+    (between origins, methods, options): an origin is never split, and one wider than
+    the line gets a line of its own, whole."""
+    chunks = _ITEM_BREAKS.split(text)
+    lines: list[str] = []
+    line = initial_indent + chunks[0]
+    for chunk in chunks[1:]:
+        if len(line) + 1 + len(chunk) <= width:
+            line = f"{line} {chunk}"
+        else:
+            lines.append(line)
+            line = subsequent_indent + chunk
+    lines.append(line)
+    return lines
+
+
+_ITEM_BREAKS = re.compile(r"(?<=[,;:]) ")

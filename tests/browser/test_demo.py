@@ -176,8 +176,12 @@ def test_demo_refuses_a_busy_port(demo_process):
         text=True,
         timeout=30,
     )
-    assert busy.returncode == 1
-    assert f"Port {api_port} is in use" in busy.stderr
+    # Refused before serving, in one line naming the option (issue 23), as argparse's
+    # errors end (status 2).
+    assert busy.returncode == 2
+    assert busy.stderr == (f"python -m example_app: error: port {api_port} is in use by "
+                           "another program: pass --api-port with another port, or 0 for "
+                           "any free port\n")
     assert demo_process.stop() == 0
 
 
