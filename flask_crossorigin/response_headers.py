@@ -35,6 +35,7 @@ from .reasons import escape, logger
 
 if TYPE_CHECKING:
     from flask import Flask
+    from flask.wrappers import Response as FlaskResponse
     from werkzeug.wrappers import Response
 
 _ACAO = "access-control-allow-origin"
@@ -92,7 +93,7 @@ def write(
     return decision
 
 
-def own_answer(app: Flask, status: int) -> Response:
+def own_answer(app: Flask, status: int) -> FlaskResponse:
     """A fresh response of the app's ``response_class`` for one of the extension's own
     answers (a preflight's 204 or 403, a fail-closed 403).
 
@@ -101,7 +102,7 @@ def own_answer(app: Flask, status: int) -> Response:
     ``Access-Control-Allow-Credentials: true`` would otherwise ride every
     preflight answer, beside whatever origin the policy echoes).
     """
-    response: Response = app.response_class(status=status)
+    response = app.response_class(status=status)
     headers = response_headers(response)
     lines = _lines(headers)
     cors, _ = _scan(lines)
