@@ -2,9 +2,9 @@
 
 Configured entries are validated and sorted into the structure that answers
 fastest for their kind: exact origins in a set, wildcard subdomains in a set
-keyed by (scheme, parent domain, port) and, for matching, a tree of the
-parents' labels read from the right (work linear in the host's length, however
-many labels an ``Origin`` has), regular expressions matched against
+keyed by (scheme, parent domain, port) and tried only for the parents of a host
+no longer than the longest configured one (work linear in the host's length,
+however many labels an ``Origin`` has), regular expressions matched against
 the whole origin, and callables. A request's ``Origin`` is first looked up in
 the exact set; only when that misses is it parsed, strictly, so that malformed
 values never reach a regex or a user's callable.
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, Union
 
 from .errors import warn_configuration
 from .reasons import Refusal, logger
-from .suffixes import LabelTree, SuffixesBelow, suffixes_below
+from .suffixes import SuffixesBelow, suffixes_below
 
 if TYPE_CHECKING:
     from publicsuffixlist import PublicSuffixList
@@ -49,7 +49,7 @@ SPECIAL_SCHEMES = frozenset({"http", "https", "ws", "wss", "ftp", "file"})
 # group per label made an Origin of 500 short labels cost 5 times one long label.
 _SERIALIZED_ORIGIN = re.compile(
     r"(?P<scheme>[a-z][a-z0-9+.\-]*)://"
-    r"(?P<host>[A-Za-z0-9_.\-]+|\[[0-9a-f:.]+\])"
+    r"(?P<host>[A-Za-z0-9_\-](?:[A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?|\[[0-9a-f:.]+\])"
     r"(?::(?P<port>[1-9][0-9]{0,4}))?"
 )
 _WHITESPACE = re.compile(r"\s")
@@ -92,8 +92,8 @@ def parse_request_origin(value: str) -> RequestOrigin | None:
     if m is None:
         return None
     scheme, host, port = m.group("scheme", "host", "port")
-    if host[0] != "[" and (host[0] == "." or host[-1] == "." or ".." in host):
-        return None  # an empty label (no trailing-dot host in a serialized origin)
+    if ".." in host and host[0] != "[":
+        return None  # an empty label (the pattern keeps dots off both ends)
     if scheme in SPECIAL_SCHEMES and host != host.lower():
         return None  # browsers lower-case the hosts of http(s), ws(s), ftp and file
     if port is not None and (int(port) > 65535 or DEFAULT_PORTS.get(scheme) == port):
@@ -109,7 +109,7 @@ class OriginMatcher:
         "ineffective",
         "boundaries",
         "_open_regexes",
-        "_parents",
+        "_longest_parent_length",
     )
 
     def __init__(
@@ -137,11 +137,9 @@ class OriginMatcher:
         #: crosses ('*.amazonaws.com' never matches 'x.s3.amazonaws.com').
         self.boundaries: dict[str, SuffixesBelow] = boundaries or {}
         self._open_regexes: tuple[tuple[re.Pattern[str], str], ...] | None = None
-        # The wildcard parents by (scheme, port), as trees of labels.
-        parents: dict[tuple[str, str], LabelTree] = {}
-        for scheme, parent, port in wildcards:
-            parents.setdefault((scheme, port), LabelTree()).add(parent).end = True
-        self._parents = parents
+        # A parent of a host longer than every configured parent matches none of them.
+        self._longest_parent_length = max((len(parent) for _, parent, _ in wildcards),
+                                          default=0)
         #: Answers precomputed from these origins by the policies that share them,
         #: filled while policies are compiled and read-only afterwards.
         self.derived: dict[object, object] = {}
@@ -198,18 +196,34 @@ class OriginMatcher:
         """Where in the host the longest wildcard parent that ``origin`` is below
         starts (same scheme and port); -1 when none. The host itself is never its
         own parent, so ``*.example.com`` needs a label before ``example.com``.
-        Linear in the host's length (see :class:`~.suffixes.LabelTree`)."""
-        tree = self._parents.get((origin.scheme, origin.port))
-        return -1 if tree is None else tree.longest_parent(origin.host)
+
+        Only the parents no longer than the longest configured one are tried,
+        longest first: one set lookup for a usual host ('api.example.com'), and
+        for a host of 500 one-letter labels a handful that depends on the
+        configuration, never on the host (cutting and hashing each of its
+        parents in turn cost work quadratic in its length).
+        """
+        host = origin.host
+        dot = host.find(".", max(0, len(host) - self._longest_parent_length - 1))
+        while dot != -1:
+            if (origin.scheme, host[dot + 1 :], origin.port) in self.wildcards:
+                return dot + 1
+            dot = host.find(".", dot + 1)
+        return -1
 
     def _matches_wildcard(self, origin: RequestOrigin) -> bool:
-        # The longest parent decides. A host under a public suffix below that parent
-        # is never matched: see suffixes.py.
-        start = self._longest_parent(origin)
-        if start == -1:
-            return False
-        below = self.boundaries.get(origin.host[start:])
-        return below is None or below.crossed(origin.host, start) is None
+        # _longest_parent inlined (the hot path): the longest parent decides. A host
+        # under a public suffix below that parent is never matched: see suffixes.py.
+        host = origin.host
+        start = len(host) - self._longest_parent_length - 1
+        dot = host.find(".", start) if start > 0 else host.find(".")
+        while dot != -1:
+            parent = host[dot + 1 :]
+            if (origin.scheme, parent, origin.port) in self.wildcards:
+                below = self.boundaries.get(parent)
+                return below is None or below.crossed(host, dot + 1) is None
+            dot = host.find(".", dot + 1)
+        return False
 
     def crossed_suffix(self, origin: RequestOrigin) -> tuple[str, str] | None:
         """The wildcard entry and the public suffix it would have to cross to match ``origin``."""

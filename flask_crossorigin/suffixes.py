@@ -18,10 +18,10 @@ from functools import lru_cache
 class LabelTree:
     """Names as a tree of their labels read from the right: ``com`` -> ``example``.
 
-    Matching a host walks it label by label from the right, slicing each label
-    once, and stops where the tree has no child: the work is linear in the
-    host's length, never a slice and a hash per ancestor (quadratic on a host of
-    many short labels).
+    :meth:`SuffixesBelow.crossed` walks a host against it label by label from
+    the right, slicing each label once, and stops where the tree has no child:
+    the work is linear in the host's length, never a slice and a hash per
+    ancestor (quadratic on a host of many short labels).
     """
 
     __slots__ = ("children", "end", "every_child", "exception")
@@ -53,32 +53,18 @@ class LabelTree:
             node = child
         return node
 
-    def longest_parent(self, host: str) -> int:
-        """Where the longest name of the tree that is a proper parent of ``host``
-        (at least one label left of it) starts in ``host``; -1 when none is."""
-        node = self
-        end = len(host)
-        found = -1
-        while True:
-            dot = host.rfind(".", 0, end)
-            if dot == -1:
-                return found  # the leftmost label: the host itself is never its parent
-            child = node.children.get(host[dot + 1 : end])
-            if child is None:
-                return found
-            if child.end:
-                found = dot + 1
-            node = child
-            end = dot
-
 
 class SuffixesBelow:
     """The public-suffix rules strictly below one domain (all names lowercase, ASCII)."""
 
-    __slots__ = ("exact", "wildcard", "exceptions", "_tree")
+    __slots__ = ("exact", "wildcard", "exceptions", "_tree", "_below_parent")
 
     def __init__(
-        self, exact: frozenset[str], wildcard: frozenset[str], exceptions: frozenset[str]
+        self,
+        exact: frozenset[str],
+        wildcard: frozenset[str],
+        exceptions: frozenset[str],
+        parent: str = "",
     ) -> None:
         #: Names listed as public suffixes (``s3.amazonaws.com``).
         self.exact = exact
@@ -87,14 +73,18 @@ class SuffixesBelow:
         self.wildcard = wildcard
         #: Children of a wildcard rule that are not public suffixes (``!city.kobe.jp``).
         self.exceptions = exceptions
+        # Rooted at the parent when it is known (every name ends with it): a host's
+        # walk then starts left of the parent instead of at its top-level domain.
+        self._below_parent = bool(parent)
+        cut = len(parent) + 1 if parent else 0
         tree = LabelTree()
         for name in exact:
-            tree.add(name).end = True
+            tree.add(name[:-cut] if cut else name).end = True
         for name in wildcard:
-            node = tree.add(name)
+            node = tree.add(name[:-cut] if cut else name)
             node.end = node.every_child = True
         for name in exceptions:
-            tree.add(name).exception = True
+            tree.add(name[:-cut] if cut else name).exception = True
         self._tree = tree
 
     def __bool__(self) -> bool:
@@ -117,7 +107,7 @@ class SuffixesBelow:
         over the labels from the right, stopping where the rules do.
         """
         node = self._tree
-        end = len(host)
+        end = parent_start - 1 if self._below_parent else len(host)
         found = -1
         while end > 0:
             dot = host.rfind(".", 0, end)
@@ -167,7 +157,7 @@ def suffixes_below(parent: str) -> SuffixesBelow:
             exact.add(rule)
     if not exact and not wildcard:
         return NO_SUFFIXES
-    return SuffixesBelow(frozenset(exact), frozenset(wildcard), frozenset(exceptions))
+    return SuffixesBelow(frozenset(exact), frozenset(wildcard), frozenset(exceptions), parent)
 
 
 @lru_cache(maxsize=1)

@@ -3,8 +3,9 @@
 Wildcard-subdomain and public-suffix matching used to slice and hash every parent
 of the host: a 1 KiB ``Origin`` of 500 one-letter labels (within the length
 limit, so parsed) cost hundreds of times a plain refusal, on every actual
-request, preflight and write check. The host's labels are now read once, from the
-right, and the walk stops where the configured names do.
+request, preflight and write check. Now only the parents no longer than the
+longest configured one are tried, and public-suffix boundaries are read from a
+tree of labels in one pass that stops where the rules do.
 
 Work is counted, never timed: the tracer of ``test_adversarial`` counts the lines
 of ``flask_crossorigin`` a request executes, and that count must not grow with
