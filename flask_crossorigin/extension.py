@@ -407,7 +407,7 @@ class CrossOriginState:
             log_failure("checking a cross-origin write", error,
                         "the write is refused with 403, before the view")
             req.environ[WRITE_REFUSED_KEY] = True
-            response: Response = self.app.response_class(status=403)
+            response = own_answer(self.app, 403)
             del response.headers["Content-Type"]
             return response
 
@@ -695,7 +695,7 @@ def refuse_write(
         return None
     environ[WRITE_REFUSED_KEY] = True
     environ[POLICY_KEY] = policy
-    response: Response = app.response_class(status=403)
+    response = own_answer(app, 403)  # no CORS header of the response class's defaults
     if app.debug:
         # In development only, the answer says why; in production it reveals nothing more.
         response.set_data(f"Cross-origin write refused: {refusal.message}\n")
