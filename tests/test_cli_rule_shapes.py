@@ -53,6 +53,7 @@ app.add_url_rule("/page/<int:n>", "page", page)
 app.add_url_rule("/loose", "loose", lambda: "x", strict_slashes=False)
 app.add_url_rule("/", "api_home", lambda: "api", subdomain="api")
 app.add_url_rule("/u", "user_home", lambda user: user, subdomain="<user>")
+app.url_map.add(Rule("/sub-old", redirect_to="/new", subdomain="api"))
 
 CORS(app, resources={
     "/new*": {"origins": ["https://a.example"], "supports_credentials": True},
@@ -128,12 +129,14 @@ def test_routes_shows_each_shape_with_the_policy_its_requests_get(apps: Path) ->
     # Every rule a request can match is listed; a build-only rule never is.
     assert set(rows) == {"/", "/anything", "/ghost", "/legacy", "/loose", "/new",
                          "/new/<int:id>", "/old", "/old/<int:id>", "/page/", "/page/<int:n>",
-                         "/static/<path:filename>", "/u", "/ws"}
+                         "/static/<path:filename>", "/sub-old", "/u", "/ws"}
     # A redirect's response carries its target's policy, as the hooks decide it.
     old = rows["/old"][0]
     assert (old["endpoint"], old["redirect_to"], old["policy"]) == (
         None, "/new", "resources['/new*']")
     assert rows["/legacy"][0]["redirect_to"] == "/new"
+    assert rows["/sub-old"][0]["redirect_to"] == "/new"  # followed on its subdomain
+    assert rows["/sub-old"][0]["policy"] == "resources['/new*']"
     assert rows["/legacy"][0]["policy"] == "resources['/new*']"
     # A redirect whose target depends on the URL: judged by its own path, and said so.
     assert rows["/old/<int:id>"][0]["redirect_to"] == "<lambda>"

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import click
 from flask import Flask, request
 from flask.cli import with_appcontext
-from werkzeug.routing import Rule
+from werkzeug.routing import RequestRedirect, Rule
 
 from ..extension import CrossOriginState, PolicySource, _redirect_rule, blueprints_of, routed_path
 from ..policy import Policy
@@ -86,8 +86,8 @@ def _redirect_target(app: Flask, rule: Rule) -> tuple[str, Rule | None] | None:
     method = "GET" if not rule.methods or "GET" in rule.methods else sorted(rule.methods)[0]
     try:
         with app.test_request_context(rule.rule, base_url=base_url, method=method):
-            if request.url_rule is not None or request.routing_exception is None:
-                return None  # another rule answers this URL first
+            if not isinstance(request.routing_exception, RequestRedirect):
+                return None  # another rule answers this URL first, or none can be reached
             return routed_path(request), _redirect_rule(request)
     except Exception:  # a redirect_to callable that fails: judged by its own path
         return None
