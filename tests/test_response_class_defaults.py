@@ -202,3 +202,15 @@ def test_the_fail_closed_answer_carries_no_class_default(
     answer = client.open("/data", method="OPTIONS", headers=preflight(TRUSTED, "PUT"))
     assert answer.status_code == 403
     assert cors_lines(answer) == {}
+
+
+def test_flask_cors_check_shows_the_answer_as_the_server_sent_it() -> None:
+    # check's client used to build the app's response_class again on its side,
+    # which added the class's defaults back to the answer it showed.
+    from .test_cli import run
+
+    app = build("any origin", CLASSES["credentials"], "CORS(app)")
+    result = run(app, "check", "/data", "--origin", EVIL, "--method", "PUT")
+    preflight_block = result.output.split("preflight (passes):", 1)[1].split("\n\n", 1)[0]
+    assert f"< Access-Control-Allow-Origin: {EVIL}" in preflight_block
+    assert "Access-Control-Allow-Credentials" not in preflight_block
