@@ -207,6 +207,27 @@ def _origins_scenario(n: int) -> Scenario:
     )
 
 
+def _wildcards_scenario(n: int) -> Scenario:
+    parents = [f"p{i}.example.com" for i in range(n)]
+
+    def build(c: Contestant) -> Flask:
+        return build_app(c, options_for(c, origins=[c.subdomain_origin(p) for p in parents]))
+
+    return Scenario(
+        f"wildcards_{n}",
+        f"simple GET, {n} wildcard-subdomain origin(s) ('https://*.p0.example.com', ...), "
+        "the request comes from a subdomain of the last one",
+        simple_request(f"https://api.{parents[-1]}"),
+        GRANT,
+        build,
+        ("origins",),
+    )
+
+
+#: An Origin of 500 one-letter labels (1 KiB, within the length limit, so parsed).
+MANY_LABELS_ORIGIN = "https://" + "a." * 500 + "example.org"
+
+
 #: The size of the trusted set in the scenarios that compare loaded origins with static ones.
 DYNAMIC_SIZE = 10_000
 
@@ -325,6 +346,16 @@ def all_scenarios() -> list[Scenario]:
             "simple GET, wildcard-subdomain origin (https://*.example.com)",
             simple_request("https://api.example.com"),
             GRANT,
+            lambda c: build_app(c, options_for(c, origins=[c.subdomain_origin("example.com")])),
+            ("origins",),
+        ),
+        *(_wildcards_scenario(n) for n in (1, 1000)),
+        Scenario(
+            "origin_many_labels",
+            "simple GET from a refused 1 KiB origin of 500 one-letter labels "
+            "(https://a.a.....example.org), https://*.example.com allowed",
+            simple_request(MANY_LABELS_ORIGIN),
+            REFUSE,
             lambda c: build_app(c, options_for(c, origins=[c.subdomain_origin("example.com")])),
             ("origins",),
         ),

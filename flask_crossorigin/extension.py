@@ -55,7 +55,7 @@ from .reasons import Refusal, escape, logger
 from .report_only import compare as compare_report_only
 from .report_only import report_write
 from .resources import ResourcePattern, ResourceTable, compile_resources
-from .response_headers import finish_answer, withhold_grants, write, write_answer
+from .response_headers import finish_answer, own_answer, withhold_grants, write, write_answer
 from .signals import (
     preflight_answered,
     request_refused,
@@ -715,14 +715,15 @@ def answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Re
     except Exception as error:  # never a 500 from the CORS layer
         environ[FAILED_KEY] = True
         log_failure("answering a CORS preflight", error, "answered 403 without a grant")
-        return app.response_class(status=403)
+        return own_answer(app, 403)
 
 
 def _answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> Response:
     environ[POLICY_KEY] = policy
     decision = policy.preflight_for(environ)
     refusal = decision.refusal
-    response: Response = app.response_class(status=204 if refusal is None else 403)
+    # The app's response class, without the CORS headers it may add by default.
+    response = own_answer(app, 204 if refusal is None else 403)
     if refusal is not None and app.debug:
         # In development only, the answer says why; in production it reveals nothing more.
         response.set_data(f"CORS preflight refused: {refusal.message}\n")

@@ -30,11 +30,12 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.datastructures import Headers
 
 from .headers import merged_vary
-from .policy import ACAC, ACAO, Decision, Header, Policy
+from .policy import ACAO, Decision, Header, Policy
 from .reasons import escape, logger
 
 if TYPE_CHECKING:
     from flask import Flask
+    from flask.wrappers import Response as FlaskResponse
     from werkzeug.wrappers import Response
 
 _ACAO = "access-control-allow-origin"
@@ -92,14 +93,44 @@ def write(
     return decision
 
 
-def write_answer(response: Response, decision: Decision) -> tuple[Header, ...]:
-    """Write a decision onto the extension's own (fresh) preflight answer; returns
-    its header lines as written, for :func:`finish_answer`."""
+def own_answer(app: Flask, status: int) -> FlaskResponse:
+    """A fresh response of the app's ``response_class`` for one of the extension's own
+    answers (a preflight's 204 or 403, a fail-closed 403).
+
+    A CORS header the class adds by default is removed: on the extension's own
+    answer, only the policy's decision grants (a class that defaults to
+    ``Access-Control-Allow-Credentials: true`` would otherwise ride every
+    preflight answer, beside whatever origin the policy echoes).
+    """
+    response = app.response_class(status=status)
     headers = response_headers(response)
     lines = _lines(headers)
+    cors, _ = _scan(lines)
+    if cors is not None:
+        _drop_cors(lines, cors)
+        _store(headers, lines)
+    return response
+
+
+def write_answer(response: Response, decision: Decision) -> tuple[Header, ...]:
+    """Write a decision onto the extension's own (fresh, see :func:`own_answer`)
+    preflight answer; returns its header lines as written, for :func:`finish_answer`."""
+    headers = response_headers(response)
+    lines = _lines(headers)
+    cors, vary_at = _scan(lines)
+    if cors is not None:  # not made by own_answer: still, only the decision grants
+        _drop_cors(lines, cors)
+        _, vary_at = _scan(lines)
     lines.extend(decision.headers)
-    if decision.vary:
-        lines.append(("Vary", decision.vary_value))
+    if vary_at is None:
+        if decision.vary:
+            lines.append(("Vary", decision.vary_value))
+    elif decision.vary:  # the class's default Vary: one line naming both
+        merged = merged_vary([lines[index][1] for index in vary_at], decision.vary)
+        if merged is not None:
+            lines[vary_at[0]] = ("Vary", merged)
+            drop = set(vary_at[1:])
+            lines[:] = [line for index, line in enumerate(lines) if index not in drop]
     _store(headers, lines)
     return tuple(lines)
 
@@ -130,10 +161,21 @@ def finish_answer(
 
 
 def withhold_grants(response: Response) -> None:
-    """Remove every ``Access-Control-Allow-Origin`` and ``-Credentials`` line: no grant."""
+    """Remove every ``Access-Control-Allow-Origin`` and ``-Credentials`` line: no grant.
+
+    Any other CORS header keeps one line, its last (a response class may add one by
+    default and a hook again): each CORS header appears once, here too.
+    """
     headers = response_headers(response)
-    headers.remove(ACAO)
-    headers.remove(ACAC)
+    lines = _lines(headers)
+    cors, _ = _scan(lines)
+    if cors is None:
+        return
+    drop = {index for name, at in cors.items()
+            for index in (at if name in (_ACAO, _ACAC) else at[:-1])}
+    if drop:
+        lines[:] = [line for index, line in enumerate(lines) if index not in drop]
+        _store(headers, lines)
 
 
 def _lines(headers: Headers) -> list[Header]:
@@ -142,6 +184,12 @@ def _lines(headers: Headers) -> list[Header]:
     :func:`_store` writes it back through the public API)."""
     lines = getattr(headers, "_list", None)
     return lines if type(lines) is list else list(headers.items())
+
+
+def _drop_cors(lines: list[Header], cors: dict[str, list[int]]) -> None:
+    """Remove the CORS header lines that :func:`_scan` found."""
+    at = {index for found in cors.values() for index in found}
+    lines[:] = [line for index, line in enumerate(lines) if index not in at]
 
 
 def _store(headers: Headers, lines: list[Header]) -> None:

@@ -4,8 +4,10 @@
 the Public Suffix List: anyone can own ``attacker-bucket.s3.amazonaws.com``. So a
 wildcard matches a host only when neither the host nor any of its ancestors
 below the wildcard's parent is a public suffix. The suffixes below each parent
-are collected once, at start-up, from publicsuffixlist's copy of the list; a
-request then costs one set lookup or two per label of its host.
+are collected once, at start-up, from publicsuffixlist's copy of the list, into
+a tree of labels read from the right (:class:`LabelTree`); a request then reads
+its host's labels from the parent leftwards, once each, and stops where the tree
+does: its work is linear in the host's length, however many labels it has.
 """
 
 from __future__ import annotations
@@ -13,13 +15,56 @@ from __future__ import annotations
 from functools import lru_cache
 
 
+class LabelTree:
+    """Names as a tree of their labels read from the right: ``com`` -> ``example``.
+
+    :meth:`SuffixesBelow.crossed` walks a host against it label by label from
+    the right, slicing each label once, and stops where the tree has no child:
+    the work is linear in the host's length, never a slice and a hash per
+    ancestor (quadratic on a host of many short labels).
+    """
+
+    __slots__ = ("children", "end", "every_child", "exception")
+
+    def __init__(self) -> None:
+        self.children: dict[str, LabelTree] = {}
+        #: A name put in the tree ends here.
+        self.end = False
+        #: Every child of this name counts (a public-suffix wildcard rule).
+        self.every_child = False
+        #: This name is an exception to its parent's wildcard rule.
+        self.exception = False
+
+    def __eq__(self, other: object) -> bool:  # the same names and rules: equal trees
+        if not isinstance(other, LabelTree):
+            return NotImplemented
+        return (self.end, self.every_child, self.exception, self.children) == (
+            other.end, other.every_child, other.exception, other.children)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable while built: never a key
+
+    def add(self, name: str) -> LabelTree:
+        """The node of ``name`` (created as needed)."""
+        node = self
+        for label in reversed(name.split(".")):
+            child = node.children.get(label)
+            if child is None:
+                child = node.children[label] = LabelTree()
+            node = child
+        return node
+
+
 class SuffixesBelow:
     """The public-suffix rules strictly below one domain (all names lowercase, ASCII)."""
 
-    __slots__ = ("exact", "wildcard", "exceptions")
+    __slots__ = ("exact", "wildcard", "exceptions", "_tree", "_below_parent")
 
     def __init__(
-        self, exact: frozenset[str], wildcard: frozenset[str], exceptions: frozenset[str]
+        self,
+        exact: frozenset[str],
+        wildcard: frozenset[str],
+        exceptions: frozenset[str],
+        parent: str = "",
     ) -> None:
         #: Names listed as public suffixes (``s3.amazonaws.com``).
         self.exact = exact
@@ -28,31 +73,57 @@ class SuffixesBelow:
         self.wildcard = wildcard
         #: Children of a wildcard rule that are not public suffixes (``!city.kobe.jp``).
         self.exceptions = exceptions
+        # Rooted at the parent when it is known (every name ends with it): a host's
+        # walk then starts left of the parent instead of at its top-level domain.
+        self._below_parent = bool(parent)
+        cut = len(parent) + 1 if parent else 0
+        tree = LabelTree()
+        for name in exact:
+            tree.add(name[:-cut] if cut else name).end = True
+        for name in wildcard:
+            node = tree.add(name[:-cut] if cut else name)
+            node.end = node.every_child = True
+        for name in exceptions:
+            tree.add(name[:-cut] if cut else name).exception = True
+        self._tree = tree
 
     def __bool__(self) -> bool:
         return bool(self.exact or self.wildcard)
 
     def is_public(self, name: str) -> bool:
+        """Whether ``name`` is a public suffix by these rules (for one name; a host's
+        ancestors are read in one pass by :meth:`crossed`)."""
         if name in self.exact or name in self.wildcard:
             return True
         parent = name.partition(".")[2]
         return parent in self.wildcard and name not in self.exceptions
 
     def crossed(self, host: str, parent_start: int) -> str | None:
-        """The public suffix among ``host`` and its ancestors that start before ``parent_start``.
+        """The longest public suffix among ``host`` and its ancestors that start before
+        ``parent_start``.
 
         ``parent_start`` is the index in ``host`` where the wildcard's parent
-        begins; ``None`` when no name on the way is a public suffix.
+        begins; ``None`` when no name on the way is a public suffix. One pass
+        over the labels from the right, stopping where the rules do.
         """
-        start = 0
-        while start < parent_start:
-            name = host[start:]
-            if self.is_public(name):
-                return name
-            start = host.find(".", start) + 1
-            if start == 0:
-                break
-        return None
+        node = self._tree
+        end = parent_start - 1 if self._below_parent else len(host)
+        found = -1
+        while end > 0:
+            dot = host.rfind(".", 0, end)
+            child = node.children.get(host[dot + 1 : end])
+            # host[dot + 1:], when below the parent, is public when listed, or when a
+            # child of a wildcard rule that is not one of its exceptions.
+            if dot + 1 < parent_start and (
+                (child is not None and child.end)
+                or (node.every_child and (child is None or not child.exception))
+            ):
+                found = dot + 1
+            if child is None:
+                break  # no rule below: no longer name is public
+            node = child
+            end = dot
+        return host[found:] if found != -1 else None
 
     def examples(self, count: int = 3) -> list[str]:
         """A few of the suffixes, for messages."""
@@ -86,7 +157,7 @@ def suffixes_below(parent: str) -> SuffixesBelow:
             exact.add(rule)
     if not exact and not wildcard:
         return NO_SUFFIXES
-    return SuffixesBelow(frozenset(exact), frozenset(wildcard), frozenset(exceptions))
+    return SuffixesBelow(frozenset(exact), frozenset(wildcard), frozenset(exceptions), parent)
 
 
 @lru_cache(maxsize=1)

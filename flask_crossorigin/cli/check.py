@@ -18,8 +18,10 @@ from typing import Any, cast
 import click
 from flask import Flask, Request, has_request_context, request
 from flask.cli import with_appcontext
+from flask.testing import FlaskClient
 from publicsuffixlist import PublicSuffixList
 from werkzeug.datastructures import Headers
+from werkzeug.test import TestResponse
 
 from ..extension import EXTENSION_KEY, POLICY_KEY, _redirect_rule
 from ..origins import parse_request_origin
@@ -406,7 +408,9 @@ def _send(app: Flask, exchange: Exchange) -> None:
     try:
         # The block keeps the request's context after the response, to read what the
         # extension's hooks recorded in its environ.
-        with app.test_client() as client:
+        # Werkzeug's own response class on the client side: the app's response_class
+        # would run again there and add its default headers to what the server sent.
+        with FlaskClient(app, TestResponse) as client:
             response = client.open(
                 exchange.path, method=exchange.method, headers=exchange.request_headers
             )

@@ -8,14 +8,14 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
-from ..extension import EXTENSION_KEY, CrossOriginState, blueprints_of
+from ..extension import EXTENSION_KEY, CrossOriginState
 from ..options import ignored_config_keys
 from ..origins import _UNESCAPED_DOT  # the same test as the warning at start-up
 from ..policy import Policy
 from ..views import UNREACHABLE_PREFLIGHTS, ViewPolicy, ViewSpecs, views_of
 from . import status
 from .context import current_state
-from .routes import csrf_mode, unprotected_writes
+from .routes import csrf_mode, route_rules, unprotected_writes
 
 #: Preflight-cache caps per engine, in seconds: what a ``max_age`` turns into.
 MAX_AGE_CAPS = {"WebKit": 600, "Chromium": 7200, "Firefox": 86400}
@@ -112,14 +112,16 @@ def write_warnings(state: CrossOriginState) -> tuple[list[str], list[str]]:
     """Credentialed policies whose writes are not checked: a warning for those that serve
     routes with methods that change state, a suggestion for the others."""
     writes: dict[str, tuple[set[str], list[str]]] = {}
-    for rule in sorted(state.app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
-        blueprints = blueprints_of(rule.endpoint)
+    for found in route_rules(state.app):
+        if found.redirect_to is not None:
+            continue  # no view runs there: the write reaches its target's rule, listed itself
+        rule, blueprints = found.rule, found.blueprints
         # Per method: a class-based view may decorate some of its methods only.
-        for method in sorted(rule.methods or ()):
-            policy, _ = state.explain(rule.rule, rule.endpoint, blueprints, method)
+        for method in found.methods:
+            policy, _ = state.explain(found.path, found.endpoint, blueprints, method)
             if policy is None or not policy.credentials:
                 continue
-            if csrf_mode(state, rule, rule.rule, method):
+            if csrf_mode(state, found.decides, found.path, method):
                 continue  # checked (or reported, report-only)
             methods, routes = writes.setdefault(policy.name, (set(), []))
             if method in _SAFE:
@@ -142,10 +144,11 @@ def uncovered_write_warnings(state: CrossOriginState, named: set[str]) -> list[s
     """Every route that accepts writes without a check while ``csrf_protection`` is on
     somewhere in the app, one line each (but those ``named`` by another warning)."""
     found: dict[str, set[str]] = {}
-    for rule in state.app.url_map.iter_rules():
-        if rule.rule in named or rule.endpoint is None:
-            continue
-        methods = unprotected_writes(state, rule, sorted(rule.methods or ()))
+    for each in route_rules(state.app):
+        rule = each.rule
+        if rule.rule in named or each.redirect_to is not None:
+            continue  # a redirect: the browser repeats the write at its target, listed itself
+        methods = unprotected_writes(state, rule, list(each.methods))
         if methods:
             found.setdefault(rule.rule, set()).update(methods)
     return [f"route {route}: " + WARNINGS["writes-unprotected"].format(

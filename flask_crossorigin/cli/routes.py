@@ -7,17 +7,90 @@ import re
 import shutil
 import textwrap
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
-from flask import Flask
+from flask import Flask, request
 from flask.cli import with_appcontext
-from werkzeug.routing import Rule
+from werkzeug.routing import RequestRedirect, Rule
 
-from ..extension import CrossOriginState, PolicySource, blueprints_of
+from ..extension import CrossOriginState, PolicySource, _redirect_rule, blueprints_of, routed_path
 from ..policy import Policy
 from .context import current_state, state_of
 from .origins import check_loaded, describe_origins, origin_sources
+
+#: The methods the CLI lists for a rule that sets none (Werkzeug's rule then accepts any).
+ANY_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+class RouteRule(NamedTuple):
+    """A URL rule as ``flask cors`` looks it up: the path and endpoint that decide for
+    a request it matches (for a redirect rule, its target's, as the hooks find them)."""
+
+    rule: Rule
+    #: The path whose resource pattern decides.
+    path: str
+    #: The endpoint whose view (and blueprints) decide; ``None``: no view does.
+    endpoint: str | None
+    #: The rule the hooks judge a request by (a redirect's target rule), for write checks.
+    decides: Rule | None
+    #: Where a redirect rule sends requests (its target path, or its ``redirect_to``
+    #: as written when that depends on the URL); ``None`` for other rules.
+    redirect_to: str | None
+    #: The methods to look up (every method for a rule that sets none).
+    methods: tuple[str, ...]
+
+    @property
+    def blueprints(self) -> list[str]:
+        return blueprints_of(self.endpoint) if self.endpoint is not None else []
+
+
+def route_rules(app: Flask) -> list[RouteRule]:
+    """Every rule a request can match, sorted by rule text, in any shape Werkzeug allows:
+    redirect rules (with no endpoint, or a ``redirect_to`` callable), rules without
+    methods, host and subdomain rules, rules whose endpoint has no view. Build-only
+    rules are left out: no request ever matches one."""
+    found = []
+    rules = [rule for rule in app.url_map.iter_rules() if not rule.build_only]
+    for rule in sorted(rules, key=lambda r: (r.rule, r.endpoint or "", r.host or "",
+                                             r.subdomain or "")):
+        methods = tuple(sorted(rule.methods)) if rule.methods else ANY_METHODS
+        if rule.redirect_to is None:
+            found.append(RouteRule(rule, rule.rule, rule.endpoint, rule, None, methods))
+            continue
+        target = _redirect_target(app, rule)
+        if target is None:  # its target depends on the URL: judged by its own path
+            written = rule.redirect_to
+            shown = written if isinstance(written, str) else getattr(
+                written, "__name__", repr(written))
+            found.append(RouteRule(rule, rule.rule, None, None, shown, methods))
+        else:
+            path, decides = target
+            found.append(RouteRule(rule, path, decides.endpoint if decides else None,
+                                   decides, path, methods))
+    return found
+
+
+def _redirect_target(app: Flask, rule: Rule) -> tuple[str, Rule | None] | None:
+    """The path and rule a redirect rule's requests are judged by, found the way the
+    hooks find them (a request to the rule's URL, routed); ``None`` when the rule has
+    variables (each URL may redirect elsewhere) or the redirect cannot be followed."""
+    if rule.arguments or "<" in (rule.host or "") + (rule.subdomain or ""):
+        return None
+    base_url = None
+    server_name = app.config.get("SERVER_NAME")
+    if app.url_map.host_matching and rule.host:
+        base_url = f"http://{rule.host}"
+    elif rule.subdomain and server_name:
+        base_url = f"http://{rule.subdomain}.{server_name}"
+    method = "GET" if not rule.methods or "GET" in rule.methods else sorted(rule.methods)[0]
+    try:
+        with app.test_request_context(rule.rule, base_url=base_url, method=method):
+            if not isinstance(request.routing_exception, RequestRedirect):
+                return None  # another rule answers this URL first, or none can be reached
+            return routed_path(request), _redirect_rule(request)
+    except Exception:  # a redirect_to callable that fails: judged by its own path
+        return None
 
 
 def route_rows(app: Flask) -> list[dict[str, Any]]:
@@ -31,35 +104,36 @@ def route_rows(app: Flask) -> list[dict[str, Any]]:
     state = state_of(app)
     state.check_views()  # every decorated view's problem at once
     rows = []
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
-        path = rule.rule
-        blueprints = blueprints_of(rule.endpoint)
+    for found in route_rules(app):
+        rule, path, endpoint, blueprints = found.rule, found.path, found.endpoint, found.blueprints
         # A class-based view with decorated methods: one row per policy, with its methods.
         groups: dict[int, tuple[Policy | None, PolicySource, list[str]]] = {}
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}) or [""]:
-            policy, source = state.explain(path, rule.endpoint, blueprints, method or None)
+        for method in [m for m in found.methods if m not in ("HEAD", "OPTIONS")] or [""]:
+            policy, source = state.explain(path, endpoint, blueprints, method or None)
             group = groups.setdefault(id(policy), (policy, source, []))
             if method:
                 group[2].append(method)
         for policy, source, methods in groups.values():
             rows.append({
-                "rule": path,
+                "rule": rule.rule,
                 "host": rule.host if app.url_map.host_matching else None,
                 "endpoint": rule.endpoint,
+                "redirect_to": found.redirect_to,
                 "methods": methods,
                 **_source_fields(policy, source),
                 "varies": bool(rule.arguments) and source.kind != "decorator"
                 and _may_vary(state, path, blueprints, source),
                 **_policy_fields(policy),
                 "report_only": _report_only_fields(policy),
-                "csrf_protection": csrf_mode(state, rule, path, methods[0] if methods else None),
+                "csrf_protection": csrf_mode(state, found.decides, path,
+                                             methods[0] if methods else None),
                 "writes_unprotected": unprotected_writes(state, rule, methods),
             })
     return rows
 
 
 def csrf_mode(
-    state: CrossOriginState, rule: Rule, path: str, method: str | None = None
+    state: CrossOriginState, rule: Rule | None, path: str, method: str | None = None
 ) -> bool | str:
     """The ``csrf_protection`` the first hook applies to ``method`` writes to ``path``
     through ``rule`` (a decorator that leaves it unset takes its path's value)."""
@@ -238,9 +312,10 @@ def route_table(rows: list[dict[str, Any]], *, host_matching: bool) -> list[tupl
     table: list[tuple[str, ...]] = [(("Host",) if host_matching else ()) + head]
     for row in rows:
         has_policy = row["policy"] is not None
+        redirect = row.get("redirect_to")
         cells = (
-            row["rule"] + (" *" if row["varies"] else "") + (
-                " !" if row["writes_unprotected"] else ""),
+            row["rule"] + (f" -> {redirect}" if redirect else "") + (
+                " *" if row["varies"] else "") + (" !" if row["writes_unprotected"] else ""),
             ", ".join(row["methods"]),
             row["policy"] or "(none)",
             ", ".join(row["origins"] + [f"{entry} (ignored)" for entry in
