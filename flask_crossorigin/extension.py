@@ -33,6 +33,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from .errors import ConfigurationError, Problem, collected_warnings, warn_configuration
 from .failures import FAILED_KEY, log_failure
 from .headers import is_token
+from .metrics import MetricsBackend, check_metrics
 from .options import OPTIONS_BY_NAME, CorsOptions, unknown_option_problems
 from .policy import Decision, Policy, attach_origin_sources, is_preflight
 from .reasons import Refusal, escape, logger
@@ -166,6 +167,8 @@ class CrossOriginState:
         # the policy whose origins are trusted and its check, or None where writes are
         # not checked.
         self._writes: dict[tuple[Any, ...], tuple[Policy, WriteProtection] | None] = {}
+        #: The ``metrics`` backend of the app (``None``: off), handed to every policy.
+        self.metrics: MetricsBackend | None = None
 
     def register(self) -> None:
         """Add the extension's hooks to the app (once, from :func:`_state_for`)."""
@@ -189,6 +192,7 @@ class CrossOriginState:
         with collected_warnings() as shown:
             table = compile_resources(self.app.config, options, "")
         self._show(shown)
+        self.metrics = _metrics_backend(self.app.config, options)
         self.table = table
         self._configuration_changed()
         self.check_views()
@@ -199,6 +203,11 @@ class CrossOriginState:
             raise ConfigurationError([Problem(
                 f"CORS(blueprint {name!r})", "blueprint", name,
                 "CORS is already applied to this blueprint; pass all options in one call",
+            )])
+        if "metrics" in options:
+            raise ConfigurationError([Problem(
+                f"CORS(blueprint {name!r})", "metrics", options["metrics"],
+                "is app-wide: set it in CORS(app, metrics=...) or app.config['CORS_METRICS']",
             )])
         with collected_warnings() as shown:
             table = compile_resources(
@@ -216,6 +225,18 @@ class CrossOriginState:
         self.protects_writes = self._views_protect_writes or any(
             policy.writes is not None
             for table in tables if table is not None for _, policy in table.entries)
+        if self.metrics is not None:
+            self._count([policy for table in tables if table is not None
+                         for _, policy in table.entries])
+
+    def _count(self, policies: list[Policy]) -> None:
+        """Hand each policy its counters (the app has ``metrics`` on)."""
+        metrics = self.metrics
+        assert metrics is not None
+        for policy in policies:
+            if policy.metrics is None:
+                policy.metrics = metrics.for_policy(policy.name)
+            metrics.watch(policy.origin_sources())
 
     def _show(self, messages: list[str]) -> None:
         """Show configuration warnings at the user's line, and remember them: a
@@ -267,6 +288,8 @@ class CrossOriginState:
             pass
         entry = self.views.compiled(endpoint)
         self._view_policies[endpoint] = entry
+        if self.metrics is not None and entry is not None:
+            self._count(entry.all() if type(entry) is MethodPolicies else [cast(Policy, entry)])
         return entry
 
     # -- which policy applies ------------------------------------------------------------
@@ -671,8 +694,7 @@ def _answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> R
     written = write_answer(response, decision)
     # The after_request hook finishes it, after the app's own hooks added theirs.
     environ[ANSWERED_KEY] = (policy, decision, written)
-    if refusal is not None:
-        _report(app, policy, decision, environ)
+    _decided(app, policy, decision, environ, "preflight")
     if policy.report_only is not None:
         compare_report_only(app, policy, decision, environ)
     if preflight_answered.receivers:
@@ -702,7 +724,7 @@ def refuse_write(
         response.headers["X-Content-Type-Options"] = "nosniff"
     else:
         del response.headers["Content-Type"]
-    _report(app, policy, Decision((), (), refusal), environ)
+    _decided(app, policy, Decision((), (), refusal), environ, "write")
     return response
 
 
@@ -722,8 +744,7 @@ def add_cors_headers(
         decision = write(app, response, policy, environ, _decide)
         if decision is None or decision is _NOT_INTERCEPTED:
             return
-        if decision.refusal is not None:
-            _report(app, policy, decision, environ)
+        _decided(app, policy, decision, environ, None)
         if policy.report_only is not None:
             compare_report_only(app, policy, decision, environ)
     except ConfigurationError:
@@ -762,6 +783,25 @@ def _failed(
                     "the response goes out as the app made it")
 
 
+def _decided(
+    app: Flask, policy: Policy, decision: Decision, environ: WSGIEnvironment, kind: str | None
+) -> None:
+    """Where every final decision of the extension is observed, once and the same way:
+    a preflight answer, a refused write, an actual or error response (``kind``
+    ``None``: a preflight the view answered, or an actual request). The counters
+    (``metrics`` on: one check when off), then, for a refusal, the log line and
+    :data:`~flask_crossorigin.signals.request_refused`."""
+    metrics = policy.metrics
+    if metrics is not None and "HTTP_ORIGIN" in environ and (
+            decision.refusal is not None or decision.headers):
+        # (No grant and no refusal: a preflight the view itself answered with an error.)
+        if kind is None:
+            kind = "preflight" if is_preflight(environ) else "actual"
+        metrics.decided(kind, decision.refusal)
+    if decision.refusal is not None:
+        _report(app, policy, decision, environ)
+
+
 def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnvironment) -> None:
     """Log a refusal and send :data:`~flask_crossorigin.signals.request_refused`.
 
@@ -798,6 +838,19 @@ def _state_for(app: Flask) -> CrossOriginState:
                 state = app.extensions[EXTENSION_KEY] = CrossOriginState(app)
                 state.register()
     return cast(CrossOriginState, state)
+
+
+def _metrics_backend(
+    config: Mapping[str, Any], options: Mapping[str, Any]
+) -> MetricsBackend | None:
+    """The app's ``metrics`` backend, started (its library imported) only when chosen."""
+    problems: list[Problem] = []
+    if "metrics" in options:
+        name = check_metrics(options["metrics"], "CORS()", problems)
+    else:
+        name = check_metrics(config.get("CORS_METRICS"), "app.config['CORS_METRICS']", problems)
+    _raise_if(problems)
+    return MetricsBackend(name) if name is not None else None
 
 
 def _raise_if(problems: list[Problem]) -> None:
