@@ -30,11 +30,11 @@ from flask_crossorigin import CachedOrigins, ConfigurationError
 class SqlitePartners:
     """Partner origins in a SQLite table, served through ``CachedOrigins``."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, ttl: float = 60) -> None:
         self.path = path
         with self._connect() as connection:
             connection.execute("CREATE TABLE IF NOT EXISTS partners (origin TEXT PRIMARY KEY)")
-        self.origins = CachedOrigins(self.list, ttl=60, max_stale=600)
+        self.origins = CachedOrigins(self.list, ttl=ttl, max_stale=max(600, ttl))
         self.where = f"SQLite table 'partners' in {path}"
 
     def _connect(self) -> sqlite3.Connection:
@@ -92,7 +92,8 @@ def make_partners(app: Flask) -> SqlitePartners | RedisPartners:
         return RedisPartners(url)
     path = app.config.get("DEMO_PARTNERS_DB") or os.path.join(
         tempfile.mkdtemp(prefix="flask-crossorigin-demo-"), "partners.sqlite3")
-    return SqlitePartners(path)
+    # DEMO_PARTNERS_TTL: seconds between reloads (tests/test_metrics_prometheus.py uses 1).
+    return SqlitePartners(path, ttl=app.config.get("DEMO_PARTNERS_TTL", 60))
 
 
 def make_partners_blueprint(partners: SqlitePartners | RedisPartners) -> Blueprint:

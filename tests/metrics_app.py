@@ -185,7 +185,8 @@ def samples(text: str, name: str, labels: tuple[str, ...]) -> dict[tuple[str, ..
 
 @contextmanager
 def gunicorn(
-    app: str, environ: dict[str, str], workers: int = 4, config: str = "/dev/null"
+    app: str, environ: dict[str, str], workers: int = 4, config: str = "/dev/null",
+    ready_path: str = "/health",
 ) -> Iterator[int]:
     """gunicorn serving ``app`` on a free loopback port (bound here, passed by fd)."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -210,7 +211,7 @@ def gunicorn(
                 raise RuntimeError(f"gunicorn exited: {process.communicate()[0]}")
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/health")
+                connection.request("GET", ready_path)
                 if connection.getresponse().status == 200:
                     break
             except OSError:
