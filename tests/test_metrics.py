@@ -245,3 +245,22 @@ def test_opentelemetry_sdk_in_memory_reader() -> None:
     assert report_only == times(REPORT_ONLY, 2)
     assert [key for key, _ in next(iter(found["flask_crossorigin.requests"]))] == list(
         REQUEST_LABELS)
+
+
+def test_flask_cors_status_says_whether_metrics_are_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from flask_crossorigin.cli import cli
+
+    def status(app: Flask) -> str:
+        result = app.test_cli_runner().invoke(cli, ["status"])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "metrics: off (metrics=False)\n" in status(create_app(False))
+    assert ("metrics: prometheus (prometheus_client's default registry)\n"
+            in status(create_app("prometheus")))
+    assert ("metrics: opentelemetry (observable instruments of the global MeterProvider)\n"
+            in status(create_app("opentelemetry")))
+    output = status(create_app("prometheus"))
+    assert ("policies: 3 from the app's resource patterns, 1 from those of 1 blueprints, "
+            "1 from @cross_origin\n") in output
+    assert "origins loaded at run time: none\n" in output

@@ -124,7 +124,9 @@ def query(base: str, promql: str) -> list[dict[str, Any]]:
     return list(answer["data"]["result"])
 
 
-def by_labels(result: list[dict[str, Any]], labels: tuple[str, ...]) -> dict[tuple[str, ...], float]:
+def by_labels(
+    result: list[dict[str, Any]], labels: tuple[str, ...]
+) -> dict[tuple[str, ...], float]:
     return {tuple(item["metric"].get(label, "") for label in labels): float(item["value"][1])
             for item in result}
 
