@@ -694,7 +694,8 @@ def _answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> R
     written = write_answer(response, decision)
     # The after_request hook finishes it, after the app's own hooks added theirs.
     environ[ANSWERED_KEY] = (policy, decision, written)
-    _decided(app, policy, decision, environ, "preflight")
+    if refusal is not None or policy.metrics is not None:
+        _decided(app, policy, decision, environ, "preflight")
     if policy.report_only is not None:
         compare_report_only(app, policy, decision, environ)
     if preflight_answered.receivers:
@@ -744,7 +745,8 @@ def add_cors_headers(
         decision = write(app, response, policy, environ, _decide)
         if decision is None or decision is _NOT_INTERCEPTED:
             return
-        _decided(app, policy, decision, environ, None)
+        if decision.refusal is not None or policy.metrics is not None:
+            _decided(app, policy, decision, environ, None)
         if policy.report_only is not None:
             compare_report_only(app, policy, decision, environ)
     except ConfigurationError:
@@ -789,14 +791,16 @@ def _decided(
     """Where every final decision of the extension is observed, once and the same way:
     a preflight answer, a refused write, an actual or error response (``kind``
     ``None``: a preflight the view answered, or an actual request). The counters
-    (``metrics`` on: one check when off), then, for a refusal, the log line and
-    :data:`~flask_crossorigin.signals.request_refused`."""
+    (``metrics`` on), then, for a refusal, the log line and
+    :data:`~flask_crossorigin.signals.request_refused`. Callers skip the call when
+    the decision is a grant and metrics are off (one check)."""
     metrics = policy.metrics
     if metrics is not None and "HTTP_ORIGIN" in environ and (
             decision.refusal is not None or decision.headers):
         # (No grant and no refusal: a preflight the view itself answered with an error.)
         if kind is None:
-            kind = "preflight" if is_preflight(environ) else "actual"
+            kind = "preflight" if ("HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+                                   and is_preflight(environ)) else "actual"
         metrics.decided(kind, decision.refusal)
     if decision.refusal is not None:
         _report(app, policy, decision, environ)

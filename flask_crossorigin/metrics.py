@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import os
 import threading
 import weakref
@@ -83,29 +84,55 @@ def _installed(module: str) -> bool:
 
 
 class Counts:
-    """The decisions counted in this process, by label values: plain ints, one lock.
+    """The decisions counted in this process, by label values.
 
-    Shared by every app of the process (two apps with metrics on count into the
-    same series). A forked child (a gunicorn worker) starts from zero: what the
+    Each series is an ``itertools.count``: a request adds one with ``next()``, a
+    single C call that no other thread can interleave with (no lock to take),
+    and its ``repr`` (``count(12)``) gives the value at collection time. Shared
+    by every app of the process (two apps with metrics on count into the same
+    series). A forked child (a gunicorn worker) starts from zero: what the
     parent counted is the parent's to report.
     """
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.requests: dict[RequestKey, int] = {}
-        self.report_only: dict[MismatchKey, int] = {}
+        self._lock = threading.Lock()  # taken at start-up and collection, never by a request
+        self.requests: dict[RequestKey, itertools.count[int]] = {}
+        self.report_only: dict[MismatchKey, itertools.count[int]] = {}
+        self._base: dict[tuple[str, ...], int] = {}  # the values inherited at fork
         #: Run-time origin sources of the apps with metrics on.
         self.sources: weakref.WeakSet[OriginSource] = weakref.WeakSet()
 
+    def cell(self, table: dict[Any, itertools.count[int]], key: Any) -> itertools.count[int]:
+        """The counter of one series (created at start-up, shared by every app)."""
+        with self._lock:
+            found = table.get(key)
+            if found is None:
+                found = table[key] = itertools.count()
+            return found
+
     def snapshot(self) -> tuple[dict[RequestKey, int], dict[MismatchKey, int]]:
-        with self.lock:
-            return dict(self.requests), dict(self.report_only)
+        """The series counted so far (those still at zero left out)."""
+        with self._lock:
+            return self._values(self.requests), self._values(self.report_only)
+
+    def _values(self, table: dict[Any, itertools.count[int]]) -> dict[Any, int]:
+        found = {}
+        for key, cell in list(table.items()):
+            value = _value(cell) - self._base.get(key, 0)
+            if value > 0:
+                found[key] = value
+        return found
 
     def clear(self) -> None:
-        """Forget every count (a forked child; tests)."""
-        self.lock = threading.Lock()  # another thread of the parent may have held it
-        self.requests.clear()
-        self.report_only.clear()
+        """Start every series from zero again (a forked child; tests)."""
+        self._lock = threading.Lock()  # another thread of the parent may have held it
+        self._base = {key: _value(cell) for table in (self.requests, self.report_only)
+                      for key, cell in table.items()}
+
+
+def _value(cell: itertools.count[int]) -> int:
+    # repr(count) is "count(N)": N is the next value, so the number of next() calls.
+    return int(repr(cell)[6:-1])
 
 
 COUNTS = Counts()
@@ -113,38 +140,40 @@ COUNTS = Counts()
 
 class PolicyMetrics:
     """The counters of one policy's decisions: ``policy.metrics`` when the app has
-    ``metrics`` on. Every label tuple is built here, at start-up."""
+    ``metrics`` on. Every series it can count into exists from start-up."""
 
     __slots__ = ("name", "_counts", "_granted", "_refused", "_mismatches")
 
-    def __init__(self, name: str, counts: Counts = COUNTS) -> None:
+    def __init__(self, name: str, counts: Counts | None = None) -> None:
         self.name = name
-        self._counts = counts
-        self._granted = {kind: (kind, "granted", name, "") for kind in KINDS}
-        self._refused = {kind: {code: (kind, "refused", name, code) for code in REASONS}
+        self._counts = counts = counts if counts is not None else COUNTS
+        self._granted = {kind: counts.cell(counts.requests, (kind, "granted", name, ""))
                          for kind in KINDS}
-        self._mismatches = {kind: {code: (kind, name, code) for code in REASONS}
-                            for kind in KINDS}
+        self._refused = {
+            kind: {code: counts.cell(counts.requests, (kind, "refused", name, code))
+                   for code in REASONS} for kind in KINDS}
+        self._mismatches = {
+            kind: {code: counts.cell(counts.report_only, (kind, name, code))
+                   for code in REASONS} for kind in KINDS}
 
     def decided(self, kind: str, refusal: Refusal | None) -> None:
         """Count one final decision of this policy (``kind``: one of :data:`KINDS`)."""
         if refusal is None:
-            key = self._granted[kind]
-        else:
-            key = self._refused[kind].get(refusal.code) or (
-                kind, "refused", self.name, refusal.code)
-        counts = self._counts
-        with counts.lock:
-            table = counts.requests
-            table[key] = table.get(key, 0) + 1
+            next(self._granted[kind])
+            return
+        cell = self._refused[kind].get(refusal.code)
+        if cell is None:  # a code added to REASONS after start-up (never, in practice)
+            cell = self._refused[kind][refusal.code] = self._counts.cell(
+                self._counts.requests, (kind, "refused", self.name, refusal.code))
+        next(cell)
 
     def mismatch(self, kind: str, code: str) -> None:
         """Count one report-only mismatch under this (enforced) policy."""
-        key = self._mismatches[kind].get(code) or (kind, self.name, code)
-        counts = self._counts
-        with counts.lock:
-            table = counts.report_only
-            table[key] = table.get(key, 0) + 1
+        cell = self._mismatches[kind].get(code)
+        if cell is None:
+            cell = self._mismatches[kind][code] = self._counts.cell(
+                self._counts.report_only, (kind, self.name, code))
+        next(cell)
 
 
 class MetricsBackend:
