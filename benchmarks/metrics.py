@@ -7,9 +7,10 @@ imported, from ``PROMETHEUS_MULTIPROC_DIR``). For each request, the same app is
 built twice, with ``metrics`` off and on, and the extension's two hooks are timed
 back to back in a shuffled order, round after round (as the ``csrf_protection``
 rows are), the fastest of five samples of each per round: the median difference
-is what counting costs, without the noise of the rest of the request. With metrics off a decision costs one attribute check,
-which no pairing can separate from noise; ``benchmarks.baseline --ref main``
-compares whole requests with a build without the option.
+is what counting costs, without the noise of the rest of the request. With
+metrics off a decision costs one attribute check, which no pairing can separate
+from noise; ``benchmarks.baseline --ref main`` compares whole requests with a
+build without the option.
 """
 
 from __future__ import annotations
