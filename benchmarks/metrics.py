@@ -154,8 +154,9 @@ def format_rst(doc: dict[str, Any]) -> str:
                              f"{doc[mode][name]['q3_us']:+.2f}]" for mode in doc)])
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     rule = "  ".join("=" * w for w in widths)
-    out = [rule, "  ".join(cell.ljust(w) for cell, w in zip(rows[0], widths)), rule]
-    out += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows[1:]]
+    out = [rule, "  ".join(cell.ljust(w) for cell, w in zip(rows[0], widths)).rstrip(), rule]
+    out += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+            for row in rows[1:]]
     out.append(rule)
     return "\n".join(out)
 
