@@ -264,3 +264,23 @@ def test_flask_cors_status_says_whether_metrics_are_on(monkeypatch: pytest.Monke
     assert ("policies: 3 from the app's resource patterns, 1 from those of 1 blueprints, "
             "1 from @cross_origin\n") in output
     assert "origins loaded at run time: none\n" in output
+
+
+def test_a_decorator_only_app_counts_with_an_empty_resource_table() -> None:
+    from flask_crossorigin import cross_origin
+
+    app = Flask(__name__)
+    CORS(app, resources={}, metrics="prometheus")  # as docs/metrics.rst says
+
+    @app.get("/embed")
+    @cross_origin(origins=[APP])
+    def embed() -> dict[str, bool]:
+        return {"ok": True}
+
+    send = client_sender(app)
+    assert send("GET", "/embed", {"Origin": APP}) == 200
+    assert send("GET", "/embed", {"Origin": EVIL}) == 200
+    assert send("GET", "/embed", {}) == 200  # no Origin: not counted
+    assert requests_series() == {
+        ("actual", "granted", "@cross_origin on embed", ""): 1.0,
+        ("actual", "refused", "@cross_origin on embed", "origin-not-allowed"): 1.0}
