@@ -189,10 +189,17 @@ class CrossOriginState:
                 "the extension is already initialised on this app; pass all resources "
                 "to one CORS(app) call",
             )])
+        problems: list[Problem] = []
+        metrics = _metrics_choice(self.app.config, options, problems)
         with collected_warnings() as shown:
-            table = compile_resources(self.app.config, options, "")
+            try:
+                table = compile_resources(self.app.config, options, "")
+            except ConfigurationError as error:  # every problem at once, metrics' too
+                raise ConfigurationError([*error.problems, *problems]) from None
+        _raise_if(problems)
         self._show(shown)
-        self.metrics = _metrics_backend(self.app.config, options)
+        # Imports the chosen library (only then), once the configuration is known good.
+        self.metrics = MetricsBackend(metrics) if metrics is not None else None
         self.table = table
         self._configuration_changed()
         self.check_views()
@@ -844,17 +851,13 @@ def _state_for(app: Flask) -> CrossOriginState:
     return cast(CrossOriginState, state)
 
 
-def _metrics_backend(
-    config: Mapping[str, Any], options: Mapping[str, Any]
-) -> MetricsBackend | None:
-    """The app's ``metrics`` backend, started (its library imported) only when chosen."""
-    problems: list[Problem] = []
+def _metrics_choice(
+    config: Mapping[str, Any], options: Mapping[str, Any], problems: list[Problem]
+) -> str | None:
+    """The app's ``metrics`` backend (``None``: off); a problem when it cannot be used."""
     if "metrics" in options:
-        name = check_metrics(options["metrics"], "CORS()", problems)
-    else:
-        name = check_metrics(config.get("CORS_METRICS"), "app.config['CORS_METRICS']", problems)
-    _raise_if(problems)
-    return MetricsBackend(name) if name is not None else None
+        return check_metrics(options["metrics"], "CORS()", problems)
+    return check_metrics(config.get("CORS_METRICS"), "app.config['CORS_METRICS']", problems)
 
 
 def _raise_if(problems: list[Problem]) -> None:

@@ -284,3 +284,10 @@ def test_a_decorator_only_app_counts_with_an_empty_resource_table() -> None:
     assert requests_series() == {
         ("actual", "granted", "@cross_origin on embed", ""): 1.0,
         ("actual", "refused", "@cross_origin on embed", "origin-not-allowed"): 1.0}
+
+
+def test_a_bad_metrics_value_is_listed_with_the_other_problems() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        CORS(Flask(__name__), metrics="statsd", max_age=-1)
+    assert len(caught.value.problems) == 2
+    assert {problem.option for problem in caught.value.problems} == {"metrics", "max_age"}
