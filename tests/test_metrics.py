@@ -291,3 +291,49 @@ def test_a_bad_metrics_value_is_listed_with_the_other_problems() -> None:
         CORS(Flask(__name__), metrics="statsd", max_age=-1)
     assert len(caught.value.problems) == 2
     assert {problem.option for problem in caught.value.problems} == {"metrics", "max_age"}
+
+
+def test_preflights_the_view_answers_and_report_only_preflights() -> None:
+    app = Flask(__name__)
+    CORS(app, metrics="prometheus", resources={
+        "/own": {"origins": [APP], "automatic_options": False},
+        "/tried": {"origins": "*", "report_only": {"origins": [APP]}},
+    })
+
+    @app.route("/own", methods=["GET", "PUT", "OPTIONS"])
+    def own() -> str:
+        return ""
+
+    @app.route("/tried", methods=["GET", "PUT"])
+    def tried() -> str:
+        return ""
+
+    send = client_sender(app)
+    preflight = {"Access-Control-Request-Method": "PUT"}
+    assert send("OPTIONS", "/own", {"Origin": APP, **preflight}) == 200  # the view answers
+    assert send("OPTIONS", "/own", {"Origin": EVIL, **preflight}) == 200
+    assert send("OPTIONS", "/tried", {"Origin": EVIL, **preflight}) == 204
+    assert requests_series() == {
+        ("preflight", "granted", "resources['/own']", ""): 1.0,
+        ("preflight", "refused", "resources['/own']", "origin-not-allowed"): 1.0,
+        ("preflight", "granted", "resources['/tried']", ""): 1.0}
+    assert report_only_series() == {
+        ("preflight", "resources['/tried']", "origin-not-allowed"): 1.0}
+
+
+def test_every_documented_prometheus_name_is_exported() -> None:
+    import re
+
+    documented = re.findall(r"^   \* - ``(flask_crossorigin_\w+)``$",
+                            (ROOT / "docs" / "metrics.rst").read_text(), flags=re.MULTILINE)
+    assert len(documented) == 5
+    source = CachedOrigins(lambda: ["https://a.example"], ttl=3600, max_stale=7200)
+    try:
+        app = create_app("prometheus")
+        CORS(Flask(__name__), origins=source, metrics="prometheus")
+        send_mix(client_sender(app))
+        exported = {line.split("{")[0].split(" ")[0] for line in scrape().splitlines()
+                    if line.startswith("flask_crossorigin_")}
+    finally:
+        source.close()
+    assert set(documented) <= exported, (documented, exported)
