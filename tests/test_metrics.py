@@ -337,3 +337,23 @@ def test_every_documented_prometheus_name_is_exported() -> None:
     finally:
         source.close()
     assert set(documented) <= exported, (documented, exported)
+
+
+def test_lint_warns_when_cors_metrics_is_set_without_the_extension() -> None:
+    from flask_crossorigin import cross_origin
+    from flask_crossorigin.cli import cli
+    from flask_crossorigin.cli.lint import WARNINGS
+
+    app = Flask(__name__)
+    app.config["CORS_METRICS"] = "prometheus"
+
+    @app.get("/embed")
+    @cross_origin(origins=[APP])
+    def embed() -> str:
+        return ""
+
+    result = app.test_cli_runner().invoke(cli, ["lint"])
+    assert result.exit_code == 1
+    assert WARNINGS["metrics-without-extension"].format(value="prometheus") in result.output
+    CORS(app, resources={})
+    assert "CORS_METRICS" not in app.test_cli_runner().invoke(cli, ["lint"]).output
