@@ -14,6 +14,7 @@ from typing import Any
 
 from . import contestants as contestants_module
 from . import measure, report
+from . import metrics as metrics_module
 from . import scenarios as scenarios_module
 
 SMOKE = {"rounds": 3, "number": 3, "warmup": 1, "startup_reps": 1}
@@ -58,6 +59,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--no-startup", action="store_true", help="skip start-up cost and memory per policy"
+    )
+    parser.add_argument(
+        "--no-metrics", action="store_true",
+        help="skip the metrics rows (what metrics='prometheus'/'opentelemetry' add)"
     )
     parser.add_argument("--seed", type=int, default=4, help="seed of the round order shuffle")
     parser.add_argument(
@@ -215,6 +220,9 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
         if bare is not None:
             doc["bare_first_request_ms"] = measure.bare_first_request_ms(bare, args.startup_reps)
         doc["memory"] = measure.policy_memory(contestants)
+    if not args.no_metrics and not args.only:
+        say("metrics: the hooks with metrics on vs off, per backend and mode ...")
+        doc["metrics"] = metrics_module.run(args.smoke)
     doc["targets"] = [t.as_dict() for t in report.evaluate_targets(scenario_docs, request_memory)]
     return doc
 
@@ -267,12 +275,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     doc = run(argv, log=sys.stderr)
     print(report.format_text(doc))
+    if "metrics" in doc:
+        print("\n" + metrics_module.format_text(doc["metrics"]))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=1, ensure_ascii=False)
     if args.rst:
         with open(args.rst, "w", encoding="utf-8") as f:
             f.write(report.format_rst(doc) + "\n")
+            if "metrics" in doc:
+                f.write("\n" + metrics_module.format_rst(doc["metrics"]) + "\n")
     return 0
 
 

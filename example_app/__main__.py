@@ -62,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"API:  {servers.api_origin}", flush=True)
     print(f"Page: {servers.page_origin}/   <- open this in a browser", flush=True)
     print(f"Partner origins: {servers.api.extensions['demo_partners'].where}", flush=True)
+    counting = servers.api.extensions["crossorigin"].metrics is not None
+    print(f"Metrics: {servers.api_origin}/metrics" if counting else
+          "Metrics: off (pip install 'flask-crossorigin[prometheus]' to count decisions)",
+          flush=True)
     print("Press Ctrl-C to stop.", flush=True)
     while not stop.wait(0.5):
         pass

@@ -33,6 +33,8 @@ in flask-cors); any ``CORS_*`` key can also be set from the environment, e.g.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import secrets
 import uuid
 from collections import Counter, deque
@@ -103,6 +105,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # override them (a blueprint's CORS(blueprint) reads none, as in flask-cors).
         CORS_EXPOSE_HEADERS=["X-Request-Id"],
         CORS_MAX_AGE=600,
+        # Count every CORS decision in Prometheus (GET /metrics) when prometheus_client is
+        # installed (pip install 'flask-crossorigin[prometheus]'); docs/metrics.rst.
+        CORS_METRICS="prometheus" if importlib.util.find_spec("prometheus_client") else False,
     )
     app.config.from_prefixed_env()  # FLASK_CORS_MAX_AGE=60, FLASK_DEMO_REDIS_URL=...
     if config:
@@ -162,6 +167,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = request_log  # type: ignore[method-assign]
     app.extensions["demo_request_log"] = request_log
     return app
+
+
+def _metrics_registry(app: Flask) -> Any:
+    """The Prometheus registry to read (the files of every worker in multiprocess mode),
+    or ``None`` when the app's metrics are not Prometheus."""
+    state = app.extensions.get("crossorigin")
+    if state is None or state.metrics is None or state.metrics.name != "prometheus":
+        return None
+    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    return registry
 
 
 def _register_routes(app: Flask) -> None:
@@ -300,6 +320,32 @@ def _register_routes(app: Flask) -> None:
             if details["path"] == path
         ]
         return jsonify(path=path, mismatches=found)
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        """The Prometheus exposition: flask-crossorigin's counters (docs/metrics.rst)."""
+        registry = _metrics_registry(app)
+        if registry is None:
+            return Response("metrics are off: pip install 'flask-crossorigin[prometheus]'\n",
+                            status=404, mimetype="text/plain")
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/debug/metrics")
+    def metrics_summary() -> Response:
+        """flask_crossorigin_requests_total by kind and decision (for the demo page)."""
+        registry = _metrics_registry(app)
+        if registry is None:
+            return jsonify(metrics=False, counts=[])
+        totals: Counter[tuple[str, str]] = Counter()
+        for family in registry.collect():
+            for sample in family.samples:
+                if sample.name == "flask_crossorigin_requests_total":
+                    totals[sample.labels["kind"], sample.labels["decision"]] += int(sample.value)
+        return jsonify(metrics=True, counts=[
+            {"kind": kind, "decision": decision, "count": count}
+            for (kind, decision), count in sorted(totals.items())])
 
     @app.get("/api/debug/requests")
     def logged_requests() -> Response:

@@ -32,11 +32,11 @@ from flask_crossorigin import CachedOrigins, ConfigurationError
 class SqlitePartners:
     """Partner origins in a SQLite table, served through ``CachedOrigins``."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, ttl: float = 60) -> None:
         self.path = path
         with self._connect() as connection:
             connection.execute("CREATE TABLE IF NOT EXISTS partners (origin TEXT PRIMARY KEY)")
-        self.origins = CachedOrigins(self.list, ttl=60, max_stale=600)
+        self.origins = CachedOrigins(self.list, ttl=ttl, max_stale=max(600, ttl))
         self.where = f"SQLite table 'partners' in {path}"
 
     def _connect(self) -> sqlite3.Connection:
@@ -92,13 +92,15 @@ def make_partners(app: Flask) -> SqlitePartners | RedisPartners:
     url = app.config.get("DEMO_REDIS_URL")
     if url:
         return RedisPartners(url)
+    # DEMO_PARTNERS_TTL: seconds between reloads (tests/test_metrics_prometheus.py uses 1).
+    ttl = app.config.get("DEMO_PARTNERS_TTL", 60)
     if app.config.get("DEMO_PARTNERS_DB"):
-        return SqlitePartners(app.config["DEMO_PARTNERS_DB"])
+        return SqlitePartners(app.config["DEMO_PARTNERS_DB"], ttl=ttl)
     # A fresh, empty table for each run, removed when the app goes away or the process
     # exits (Ctrl-C, SIGTERM under python -m example_app, the end of a flask command):
     # nothing is left behind in the temporary directory.
     folder = tempfile.mkdtemp(prefix="flask-crossorigin-demo-")
-    partners = SqlitePartners(os.path.join(folder, "partners.sqlite3"))
+    partners = SqlitePartners(os.path.join(folder, "partners.sqlite3"), ttl=ttl)
     weakref.finalize(partners, _remove_folder, folder, os.getpid())
     return partners
 

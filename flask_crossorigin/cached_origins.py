@@ -136,6 +136,9 @@ class CachedOrigins(OriginSource):
         self.skipped_count = 0
         #: Why the last load failed (``None`` after a success).
         self.last_error: str | None = None
+        #: Loads that succeeded and failed in this process, for metrics.
+        self.loads_ok = 0
+        self.loads_failed = 0
         self._good_at: float | None = None  # time.monotonic() of the last good load
         self._closed = True
         self._failures = 0
@@ -300,6 +303,7 @@ class CachedOrigins(OriginSource):
                 self._good_at = started
                 self.loaded_at = time.time() - (time.monotonic() - started)
                 self.last_error = None
+                self.loads_ok += 1
                 self._closed = False
                 self._failures = 0
                 self._next_load = time.monotonic() + self.ttl
@@ -344,6 +348,7 @@ class CachedOrigins(OriginSource):
 
     def _failed(self, error: str) -> None:
         with self._state_lock:
+            self.loads_failed += 1
             self._record_failure(error)
         self._close_if_too_stale()
 

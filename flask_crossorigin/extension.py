@@ -42,6 +42,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from .errors import ConfigurationError, Problem, collected_warnings, warn_configuration
 from .failures import FAILED_KEY, log_failure
 from .headers import is_token
+from .metrics import MetricsBackend, check_metrics
 from .options import (
     OPTIONS_BY_NAME,
     CorsOptions,
@@ -193,6 +194,8 @@ class CrossOriginState:
         # the policy whose origins are trusted and its check, or None where writes are
         # not checked.
         self._writes: dict[tuple[Any, ...], tuple[Policy, WriteProtection] | None] = {}
+        #: The ``metrics`` backend of the app (``None``: off), handed to every policy.
+        self.metrics: MetricsBackend | None = None
 
     def register(self) -> None:
         """Add the extension's hooks to the app (once, from :func:`_state_for`)."""
@@ -213,10 +216,18 @@ class CrossOriginState:
                 "the extension is already initialised on this app; pass all resources "
                 "to one CORS(app) call",
             )])
+        problems: list[Problem] = []
+        metrics = _metrics_choice(self.app.config, options, problems)
         with collected_warnings() as shown:
-            table = compile_resources(self.app.config, options, "")
-            self._set_app_csrf(options)
+            try:
+                table = compile_resources(self.app.config, options, "")
+                self._set_app_csrf(options)
+            except ConfigurationError as error:  # every problem at once, metrics' too
+                raise ConfigurationError([*error.problems, *problems]) from None
+        _raise_if(problems)
         self._show(shown)
+        # Imports the chosen library (only then), once the configuration is known good.
+        self.metrics = MetricsBackend(metrics) if metrics is not None else None
         self.table = table
         self._configuration_changed()
         self.check_views()
@@ -227,6 +238,11 @@ class CrossOriginState:
             raise ConfigurationError([Problem(
                 f"CORS(blueprint {name!r})", "blueprint", name,
                 "CORS is already applied to this blueprint; pass all options in one call",
+            )])
+        if "metrics" in options:
+            raise ConfigurationError([Problem(
+                f"CORS(blueprint {name!r})", "metrics", options["metrics"],
+                "is app-wide: set it in CORS(app, metrics=...) or app.config['CORS_METRICS']",
             )])
         with collected_warnings() as shown:
             table = compile_resources(
@@ -269,6 +285,18 @@ class CrossOriginState:
         self.protects_writes = self._views_protect_writes or self.app_csrf is not False or any(
             policy.writes is not None
             for table in tables if table is not None for _, policy in table.entries)
+        if self.metrics is not None:
+            self._count([policy for table in tables if table is not None
+                         for _, policy in table.entries])
+
+    def _count(self, policies: list[Policy]) -> None:
+        """Hand each policy its counters (the app has ``metrics`` on)."""
+        metrics = self.metrics
+        assert metrics is not None
+        for policy in policies:
+            if policy.metrics is None:
+                policy.metrics = metrics.for_policy(policy.name)
+            metrics.watch(policy.origin_sources())
 
     def _show(self, messages: list[str]) -> None:
         """Show configuration warnings at the user's line, and remember them: a
@@ -320,6 +348,8 @@ class CrossOriginState:
             pass
         entry = self.views.compiled(endpoint)
         self._view_policies[endpoint] = entry
+        if self.metrics is not None and entry is not None:
+            self._count(entry.all() if type(entry) is MethodPolicies else [cast(Policy, entry)])
         return entry
 
     # -- which policy applies ------------------------------------------------------------
@@ -734,8 +764,8 @@ def _answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> R
     written = write_answer(response, decision)
     # The after_request hook finishes it, after the app's own hooks added theirs.
     environ[ANSWERED_KEY] = (policy, decision, written)
-    if refusal is not None:
-        _report(app, policy, decision, environ)
+    if refusal is not None or policy.metrics is not None:
+        _decided(app, policy, decision, environ, "preflight")
     if policy.report_only is not None:
         compare_report_only(app, policy, decision, environ)
     if preflight_answered.receivers:
@@ -798,7 +828,7 @@ def refuse_write(
         return
     environ[WRITE_REFUSED_KEY] = True
     environ[POLICY_KEY] = policy
-    _report(app, policy, Decision((), (), refusal), environ)
+    _decided(app, policy, Decision((), (), refusal), environ, "write")
     # In development only, the reason is given; in production it reveals nothing more.
     raise CrossOriginWriteRefused(refusal.message if app.debug else None)
 
@@ -819,8 +849,8 @@ def add_cors_headers(
         decision = write(app, response, policy, environ, _decide)
         if decision is None or decision is _NOT_INTERCEPTED:
             return
-        if decision.refusal is not None:
-            _report(app, policy, decision, environ)
+        if decision.refusal is not None or policy.metrics is not None:
+            _decided(app, policy, decision, environ, None)
         if policy.report_only is not None:
             compare_report_only(app, policy, decision, environ)
     except ConfigurationError:
@@ -859,6 +889,27 @@ def _failed(
                     "the response goes out as the app made it")
 
 
+def _decided(
+    app: Flask, policy: Policy, decision: Decision, environ: WSGIEnvironment, kind: str | None
+) -> None:
+    """Where every final decision of the extension is observed, once and the same way:
+    a preflight answer, a refused write, an actual or error response (``kind``
+    ``None``: a preflight the view answered, or an actual request). The counters
+    (``metrics`` on), then, for a refusal, the log line and
+    :data:`~flask_crossorigin.signals.request_refused`. Callers skip the call when
+    the decision is a grant and metrics are off (one check)."""
+    metrics = policy.metrics
+    if metrics is not None and "HTTP_ORIGIN" in environ and (
+            decision.refusal is not None or decision.headers):
+        # (No grant and no refusal: a preflight the view itself answered with an error.)
+        if kind is None:
+            kind = "preflight" if ("HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ
+                                   and is_preflight(environ)) else "actual"
+        metrics.decided(kind, decision.refusal)
+    if decision.refusal is not None:
+        _report(app, policy, decision, environ)
+
+
 def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnvironment) -> None:
     """Log a refusal and send :data:`~flask_crossorigin.signals.request_refused`.
 
@@ -895,6 +946,15 @@ def _state_for(app: Flask) -> CrossOriginState:
                 state = app.extensions[EXTENSION_KEY] = CrossOriginState(app)
                 state.register()
     return cast(CrossOriginState, state)
+
+
+def _metrics_choice(
+    config: Mapping[str, Any], options: Mapping[str, Any], problems: list[Problem]
+) -> str | None:
+    """The app's ``metrics`` backend (``None``: off); a problem when it cannot be used."""
+    if "metrics" in options:
+        return check_metrics(options["metrics"], "CORS()", problems)
+    return check_metrics(config.get("CORS_METRICS"), "app.config['CORS_METRICS']", problems)
 
 
 def _raise_if(problems: list[Problem]) -> None:

@@ -148,6 +148,16 @@ OPTIONS: tuple[Option, ...] = (
         "(dict pattern -> options). The most specific matching pattern wins.",
         extension_only=True,
     ),
+    Option(
+        "metrics", False, "False | 'prometheus' | 'opentelemetry'",
+        "Count every CORS decision (kind, granted or refused, policy, reason) and every "
+        "report-only mismatch: 'prometheus' in prometheus_client's default registry "
+        "(multiprocess mode included), 'opentelemetry' as instruments of the global "
+        "MeterProvider. App-wide: set it in CORS(app) or CORS_METRICS, not on a "
+        "blueprint. False (the default) imports neither library. Labels never hold an "
+        "origin, a path or any other request data. See 'Metrics'.",
+        extension_only=True,
+    ),
 )
 
 # -- the options as types: what editors complete and mypy checks ---------------------
@@ -212,6 +222,7 @@ class CorsOptions(CrossOriginOptions, total=False):
     """The keyword arguments of :class:`~flask_crossorigin.CORS` and ``init_app``."""
 
     resources: Resources
+    metrics: Literal[False, "prometheus", "opentelemetry"]
 
 
 OPTIONS_BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigurationError, Problem, warn_configuration
 from .headers import (
@@ -43,6 +43,9 @@ from .origins import (
 )
 from .reasons import Refusal
 from .writes import WriteProtection, write_protection
+
+if TYPE_CHECKING:
+    from .metrics import PolicyMetrics
 
 ACAO = "Access-Control-Allow-Origin"
 ACAC = "Access-Control-Allow-Credentials"
@@ -92,6 +95,9 @@ class Policy:
         #: The validated options, for display (CLI, docs, debugging).
         self.settings = settings
         self.origins = origins
+        #: The counters of this policy's decisions, set by the extension on an app with
+        #: ``metrics`` on (``None``: off, the request path's one check).
+        self.metrics: PolicyMetrics | None = None
         self.credentials: bool = settings["supports_credentials"]
         self.automatic_options: bool = settings["automatic_options"]
         self.intercept_exceptions: bool = settings["intercept_exceptions"]

@@ -217,6 +217,10 @@ def _report(
     write: bool = False,
 ) -> None:
     origin: str = environ.get("HTTP_ORIGIN") or ""
+    metrics = policy.metrics  # the enforced policy's counters (metrics on)
+    if metrics is not None:
+        metrics.mismatch("preflight" if preflight else "write" if write else "actual",
+                         refusal.code)
     if report_only_mismatch.receivers and report_only_mismatch.has_receivers_for(app):
         method_key = "HTTP_ACCESS_CONTROL_REQUEST_METHOD" if preflight else "REQUEST_METHOD"
         report_only_mismatch.send(app, **_details(

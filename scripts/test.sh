@@ -25,6 +25,16 @@ if ! command -v redis-server >/dev/null 2>&1; then
     echo "redis-server is not installed and cannot be installed here: the Redis tests will fail" >&2
   fi
 fi
+# The metrics test starts Debian's prometheus itself, scraping the demo under gunicorn.
+if ! command -v prometheus >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+  else
+    echo "prometheus is not installed and cannot be installed here: the metrics test will fail" >&2
+  fi
+fi
 if command -v chromium >/dev/null 2>&1; then
   # Chromium is here, so a browser test that cannot run is a failure, not a skip.
   export CROSSORIGIN_REQUIRE_BROWSER="${CROSSORIGIN_REQUIRE_BROWSER:-1}"

@@ -186,3 +186,17 @@ def test_the_baseline_comparison_runs(capsys):
     assert "baseline HEAD at" in lines[0]
     assert lines[1].startswith("scenario") and "paired" in lines[1]
     assert lines[2].startswith("simple_allowed") and "[" in lines[2]
+
+
+def test_metrics_rows_for_every_mode(doc):
+    """metrics='prometheus' (one process and multiprocess) and 'opentelemetry', each
+    measured in a process of its own, for every request of the table."""
+    from benchmarks import metrics
+
+    assert set(doc["metrics"]) == set(metrics.MODES)
+    for rows in doc["metrics"].values():
+        assert set(rows) == set(metrics.REQUESTS)
+        for figures in rows.values():
+            assert set(figures) == {"median_us", "q1_us", "q3_us"}
+            assert all(isinstance(value, float) for value in figures.values())
+    assert "prometheus_multiprocess" in metrics.format_text(doc["metrics"])

@@ -40,10 +40,12 @@ def python_literal(value: Any) -> str:
 
 #: The user-guide page of the options that have one, linked from their reference entry.
 GUIDES = {"csrf_protection": "csrf", "report_only": "tightening",
-          "report_only_interval": "tightening"}
+          "report_only_interval": "tightening", "metrics": "metrics"}
 
 
 def applies_to(option: Option) -> str:
+    if option.name == "metrics":
+        return "``CORS(app)``, ``init_app(app)`` and ``app.config`` (app-wide)"
     if option.extension_only:
         return "``CORS()``, ``init_app()`` and ``app.config`` (not ``@cross_origin``)"
     return "``CORS()``, ``init_app()``, resource entries, ``@cross_origin`` and ``app.config``"

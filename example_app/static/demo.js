@@ -615,7 +615,41 @@ async function runAll() {
   summary.textContent = allPassed
     ? `All ${SCENARIOS.length} scenarios behaved as expected.`
     : `${SCENARIOS.length - passed} of ${SCENARIOS.length} scenarios did NOT behave as expected.`;
+  await showMetrics();
   document.body.dataset.state = "done";
+}
+
+// The API's counts per kind and decision (metrics="prometheus"; docs/metrics.rst).
+async function showMetrics() {
+  const section = document.getElementById("metrics");
+  try {
+    const result = await fetchHere(`${API}/api/debug/metrics`, {});
+    if (result.outcome !== "allowed" || !result.body.metrics) {
+      section.hidden = false;
+      section.querySelector("p").textContent =
+        "The API counts nothing: its metrics are off (pip install 'flask-crossorigin[prometheus]').";
+      document.getElementById("metrics-table").hidden = true;
+      return;
+    }
+    const counts = {};
+    for (const { kind, decision, count } of result.body.counts) {
+      counts[kind] = { ...(counts[kind] || {}), [decision]: count };
+    }
+    const rows = ["actual", "preflight", "write"].map((kind) => {
+      const row = el("tr", {},
+        el("td", { textContent: kind }),
+        el("td", { className: "granted", textContent: String((counts[kind] || {}).granted || 0) }),
+        el("td", { className: "refused", textContent: String((counts[kind] || {}).refused || 0) }));
+      row.dataset.kind = kind;
+      return row;
+    });
+    document.querySelector("#metrics-table tbody").replaceChildren(...rows);
+    document.getElementById("metrics-link").href = `${API}/metrics`;
+    section.hidden = false;
+  } catch (error) {
+    section.hidden = false;
+    section.querySelector("p").textContent = `Could not read the API's metrics: ${error}`;
+  }
 }
 
 document.getElementById("rerun").addEventListener("click", runAll);

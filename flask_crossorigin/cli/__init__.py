@@ -9,6 +9,7 @@ that only use ``@cross_origin``. One module per command:
   browser does;
 * :mod:`.lint` warns about valid but risky policies;
 * :mod:`.origins` lists origins loaded at run time, and changes a Redis set of them;
+* :mod:`.overview` (``status``) says whether metrics are on, and with which backend;
 
 :mod:`.context` gives each the app and CORS state it works on, and
 :mod:`.status` lists their exit statuses.
@@ -31,6 +32,7 @@ from .check import CheckResult, Exchange, check_command, check_request
 from .context import state_of
 from .lint import WARNINGS, lint_command, lint_policy
 from .origins import describe_origins, origins_command
+from .overview import status_command
 from .routes import route_rows, routes_command
 from .status import AppNotCheckable, exit_quietly_on_closed_output, not_checkable
 
@@ -106,6 +108,7 @@ cli.add_command(routes_command)
 cli.add_command(check_command)
 cli.add_command(lint_command)
 cli.add_command(origins_command)
+cli.add_command(status_command)
 
 __all__ = [
     "WARNINGS", "CheckResult", "Exchange", "check_request", "cli", "describe_origins",

@@ -91,6 +91,11 @@ WARNINGS: dict[str, str] = {
         "the origin regex {entry} has an unescaped '.' in {around}: it matches any "
         "character, so look-alike hosts match too; write '\\.' for a literal dot"
     ),
+    "metrics-without-extension": (
+        "app.config['CORS_METRICS'] is {value!r}, but the app has no CORS(app): "
+        "@cross_origin alone counts nothing; add CORS(app, resources={{}}) so that its "
+        "decisions are counted"
+    ),
 }
 
 
@@ -247,6 +252,14 @@ def decorator_hook_warnings(app: Flask) -> list[str]:
     return [f"app {app.name!r}: {text}"]
 
 
+def metrics_warnings(app: Flask) -> list[str]:
+    """``CORS_METRICS`` set on an app without the extension: nothing would be counted."""
+    value = app.config.get("CORS_METRICS")
+    if value in (None, False) or EXTENSION_KEY in app.extensions:
+        return []
+    return [WARNINGS["metrics-without-extension"].format(value=value)]
+
+
 def _specs(specs: ViewSpecs | None) -> list[ViewPolicy]:
     return specs.all() if specs is not None else []
 
@@ -277,6 +290,7 @@ def lint_command() -> None:
     found += [warning for policy in policies for warning in lint_policy(policy)]
     found += unanswered_preflight_warnings(state.app)
     found += decorator_hook_warnings(state.app)
+    found += metrics_warnings(state.app)
     unprotected, suggestions = write_warnings(state)
     found += unprotected
     for warning in found:

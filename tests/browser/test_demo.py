@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,8 @@ def run_demo_page(browser, demo_process, store):
     api = demo_process.wait_for(r"API:\s+(http://localhost:\d+)").group(1)
     page_url = demo_process.wait_for(r"Page:\s+(http://localhost:\d+/)").group(1)
     demo_process.wait_for(r"Partner origins: " + store)
+    demo_process.metrics_url = demo_process.wait_for(
+        r"Metrics: (http://localhost:\d+/metrics)").group(1)
     assert api.rsplit(":", 1)[1] != page_url.rstrip("/").rsplit(":", 1)[1]  # two origins
     context = browser.new_context()
     try:
@@ -102,6 +105,13 @@ def run_demo_page(browser, demo_process, store):
                  result: row.querySelector('.result').textContent}))""",
         )
         summary = page.inner_text("#summary")
+        # The API's counts per kind and decision, shown under the scenarios.
+        demo_process.metrics = page.eval_on_selector_all(
+            "#metrics-table tbody tr",
+            """rows => Object.fromEntries(rows.map(row => [row.dataset.kind, {
+                 granted: Number(row.querySelector('.granted').textContent),
+                 refused: Number(row.querySelector('.refused').textContent)}]))""",
+        )
     finally:
         context.close()
     return page_url, rows, summary
@@ -120,6 +130,20 @@ def test_demo_page_shows_every_row_as_expected(browser, demo_process):
     assert summary == f"All {len(rows)} scenarios behaved as expected."
     # An origin added at run time is granted, and refused again once removed.
     assert [(row["title"], row["expected"]) for row in rows[-3:]] == PARTNER_ROWS
+    # The metrics table (prometheus_client is a test dependency): the scenarios were
+    # counted, granted and refused, preflights and writes among them.
+    counts = demo_process.metrics
+    assert set(counts) == {"actual", "preflight", "write"}
+    assert counts["actual"]["granted"] > 0 and counts["actual"]["refused"] > 0
+    assert counts["preflight"]["granted"] > 0 and counts["preflight"]["refused"] > 0
+    assert counts["write"] == {"granted": 0, "refused": 3}, counts  # the three refused rows
+    # The same numbers at the API's /metrics, in Prometheus's text format.
+    with urllib.request.urlopen(demo_process.metrics_url, timeout=10) as response:
+        exposition = response.read().decode()
+    refused_writes = re.findall(
+        r'^flask_crossorigin_requests_total\{decision="refused",kind="write",[^}]*\} (\S+)$',
+        exposition, flags=re.MULTILINE)
+    assert sum(float(value) for value in refused_writes) == 3, exposition
 
     # The report-only row's line, as docs/tightening.rst shows it (on other ports).
     page_port = page_url.rstrip("/").rsplit(":", 1)[1]
