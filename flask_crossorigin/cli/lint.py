@@ -15,6 +15,7 @@ from ..policy import Policy
 from ..views import UNREACHABLE_PREFLIGHTS, ViewPolicy, ViewSpecs, views_of
 from . import status
 from .context import current_state
+from .origins import check_loaded, origin_sources
 from .routes import csrf_mode, unprotected_writes
 
 #: Preflight-cache caps per engine, in seconds: what a ``max_age`` turns into.
@@ -262,9 +263,13 @@ def lint_command() -> None:
     """Warn about valid but risky policies.
 
     Exit status 0 without warnings, 1 with any, 2 for a usage error, 3 when the app
-    cannot be checked (its CORS configuration is invalid, or it fails to load).
+    cannot be checked (its CORS configuration is invalid, or it fails to load), 4 when
+    a store of origins loaded at run time cannot be reached.
     """
     state = current_state()
+    # Origins that never loaded are no origins: what lint would say of them (nothing,
+    # "no warnings") is not what the app serves, so it ends as routes and check do.
+    check_loaded(origin_sources(state.app))
     policies = app_policies(state)
     # Ignored or unknown CORS_* keys, and origins that can never match, were warned
     # about at start-up; lint repeats them so they do not scroll away.
