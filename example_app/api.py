@@ -26,9 +26,9 @@ Policies, from the widest to the narrowest:
 origins to write (the blueprints' too), and a path no policy covers trusts none.
 
 ``CORS_EXPOSE_HEADERS`` and ``CORS_MAX_AGE`` come from ``app.config`` and apply to every
-policy of ``CORS(app)`` (a blueprint's ``CORS(blueprint)`` reads only its own arguments, as
-in flask-cors); any ``CORS_*`` key can also be set from the environment, e.g.
-``FLASK_CORS_MAX_AGE=60`` (Flask's ``from_prefixed_env``).
+policy of ``CORS(app)``; a blueprint's ``CORS(blueprint)`` reads only its own arguments, as
+in flask-cors, so the demo passes it the same two values. Any ``CORS_*`` key can also be set
+from the environment, e.g. ``FLASK_CORS_MAX_AGE=60`` (Flask's ``from_prefixed_env``).
 """
 
 from __future__ import annotations
@@ -63,9 +63,11 @@ def tenant_origin_pattern(frontend_origin: str) -> str:
     return f"{parts.scheme}://*.{parts.hostname}{port}"
 
 
-def make_public_blueprint() -> Blueprint:
+def make_public_blueprint(**shared: Any) -> Blueprint:
     public = Blueprint("public", __name__, url_prefix="/public")
-    CORS(public)  # the one-liner: any origin, echoed (send_wildcard=False, as in flask-cors)
+    # The one-liner: any origin, echoed (send_wildcard=False, as in flask-cors). ``shared``:
+    # the app's max_age and expose_headers, which CORS(blueprint) does not read itself.
+    CORS(public, **shared)
 
     @public.get("/hello")
     def hello() -> Response:
@@ -83,9 +85,9 @@ def make_public_blueprint() -> Blueprint:
     return public
 
 
-def make_tenants_blueprint(tenant_origin: str) -> Blueprint:
+def make_tenants_blueprint(tenant_origin: str, **shared: Any) -> Blueprint:
     tenants = Blueprint("tenants", __name__, url_prefix="/tenants")
-    CORS(tenants, origins=[tenant_origin])  # applies to this blueprint's routes only
+    CORS(tenants, origins=[tenant_origin], **shared)  # applies to this blueprint's routes only
 
     @tenants.get("/dashboard")
     def dashboard() -> Response:
@@ -102,7 +104,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.from_mapping(
         DEMO_FRONTEND_ORIGIN=DEFAULT_FRONTEND_ORIGIN,
         # CORS_* keys apply to every policy of CORS(app) unless its arguments or a resource
-        # override them (a blueprint's CORS(blueprint) reads none, as in flask-cors).
+        # override them (a blueprint's CORS(blueprint) reads none, as in flask-cors: the
+        # blueprints below get these two as arguments).
         CORS_EXPOSE_HEADERS=["X-Request-Id"],
         CORS_MAX_AGE=600,
         # Count every CORS decision in Prometheus (GET /metrics) when prometheus_client is
@@ -120,8 +123,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     partners = make_partners(app)
     app.extensions["demo_partners"] = partners
     app.register_blueprint(make_partners_blueprint(partners))
-    app.register_blueprint(make_public_blueprint())
-    app.register_blueprint(make_tenants_blueprint(app.config["DEMO_TENANT_ORIGIN"]))
+    # CORS(blueprint) reads no CORS_* key (as in flask-cors): the blueprints get the app's
+    # max_age and expose_headers as arguments (flask cors lint names any key they miss).
+    shared = {"max_age": app.config["CORS_MAX_AGE"],
+              "expose_headers": app.config["CORS_EXPOSE_HEADERS"]}
+    app.register_blueprint(make_public_blueprint(**shared))
+    app.register_blueprint(make_tenants_blueprint(app.config["DEMO_TENANT_ORIGIN"], **shared))
     CORS(
         app,
         origins=[frontend],

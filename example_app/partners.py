@@ -27,6 +27,7 @@ from flask import Blueprint, Flask, abort, jsonify, request
 from werkzeug.wrappers import Response
 
 from flask_crossorigin import CachedOrigins, ConfigurationError
+from flask_crossorigin.cached_origins import entry_problems, not_written
 
 
 class SqlitePartners:
@@ -47,11 +48,9 @@ class SqlitePartners:
             return sorted(row[0] for row in connection.execute("SELECT origin FROM partners"))
 
     def add(self, origin: str) -> str:
-        from flask_crossorigin.cached_origins import entry_problems
-
         problems = entry_problems(origin)  # what start-up would say about it
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError(not_written(origin, problems, "added"))
         with self._connect() as connection:
             connection.execute("INSERT OR IGNORE INTO partners VALUES (?)", (origin,))
         self.origins.invalidate()  # this process reloads now
@@ -82,7 +81,8 @@ class RedisPartners:
         try:
             return self.origins.add(origin)
         except ConfigurationError as error:
-            raise ValueError("; ".join(p.message for p in error.problems)) from error
+            messages = [problem.message for problem in error.problems]
+            raise ValueError(not_written(origin, messages, "added")) from error
 
     def remove(self, origin: str) -> bool:
         return self.origins.remove(origin)
@@ -129,7 +129,8 @@ def make_partners_blueprint(partners: SqlitePartners | RedisPartners) -> Bluepri
         try:
             stored = partners.add(origin)
         except ValueError as error:
-            return jsonify(error="not an origin", detail=str(error)), 400
+            # Nothing was stored: the reason says so (start-up's "ignored" is not it).
+            return jsonify(error="not added", detail=str(error)), 400
         return jsonify(added=stored, partners=partners.list()), 201
 
     # POST, not DELETE: the /api policy does not allow DELETE from other origins.

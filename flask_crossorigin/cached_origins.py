@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from .errors import ConfigurationError, Problem, collected_warnings
 from .origins import (
     ANY_ORIGIN,
+    IGNORED_ENTRY,
     ClosedOriginMatcher,
     LiveOriginMatcher,
     OriginMatcher,
@@ -447,6 +448,17 @@ def entry_problems(entry: Any) -> list[str]:
                      "as '*' would; load the trusted origins themselves"
                      for _, probe in matcher.open_regexes()]
     return messages
+
+
+def not_written(entry: Any, messages: Iterable[str], done: str) -> str:
+    """Why a write (``add``) refused ``entry``: start-up's reasons, for an entry that was
+    ``done`` (``"added to tenants"``) not at all. Start-up ignores an entry that can never
+    match, and says so; a refused write stores nothing, so it says why instead."""
+    reasons = "; ".join(message.replace(IGNORED_ENTRY, _NEVER_SENT) for message in messages)
+    return f"{entry!r} was not {done}: {reasons}"
+
+
+_NEVER_SENT = "no browser sends such an Origin"
 
 
 def _entries_of(value: Any) -> list[Any]:

@@ -162,6 +162,10 @@ class CrossOriginState:
         self.app = app
         self.table: ResourceTable[Policy] | None = None
         self.blueprint_tables: dict[str, ResourceTable[Policy]] = {}
+        #: The options each ``CORS(blueprint)`` was given, by blueprint name: they are the
+        #: whole of its policy (it reads no ``CORS_*`` key), which ``flask cors lint``
+        #: tells a user who set such keys for it.
+        self.blueprint_options: dict[str, dict[str, Any]] = {}
         #: What the app's view functions declare (``@cross_origin`` found on them).
         self.views = views_of(app)
         # Per endpoint: its view's policy, its policies per method (a MethodView with
@@ -252,6 +256,7 @@ class CrossOriginState:
                 self._set_app_csrf(None)  # CORS_CSRF_PROTECTION, until CORS(app) says more
         self._show(shown)
         self.blueprint_tables[name] = table
+        self.blueprint_options[name] = dict(options)
         self._configuration_changed()
         attach_origin_sources(self.app, [policy for _, policy in table.entries])
 

@@ -426,6 +426,10 @@ AnyOriginMatcher = Union[OriginMatcher, LiveOriginMatcher]
 SURROUNDING_WHITESPACE = " \t\r\n\f\v"
 
 
+#: How start-up ends the message of an origins entry that can never match: it is ignored.
+IGNORED_ENTRY = "this entry can never match an Origin a browser sends, so it is ignored"
+
+
 def compile_origins(value: object) -> tuple[AnyOriginMatcher | None, list[tuple[object, str]]]:
     """Validate ``origins`` and build its matcher.
 
@@ -483,10 +487,7 @@ def compile_origins(value: object) -> tuple[AnyOriginMatcher | None, list[tuple[
             entries.append(f"callable {getattr(item, '__qualname__', repr(item))}")
         else:
             problems.append((item, _type_message(item)))
-    ineffective = [
-        (entry, f"{message}; this entry can never match an Origin a browser sends, so it "
-                "is ignored") for entry, message in ineffective
-    ]
+    ineffective = [(entry, f"{message}; {IGNORED_ENTRY}") for entry, message in ineffective]
     if any_origin and (exact - {NULL_ORIGIN} or wildcards or regexes or callables):
         ineffective.append(
             (value, "'*' already allows every origin, so the other entries mean nothing; "

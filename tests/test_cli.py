@@ -622,6 +622,83 @@ def test_lint_reports_ignored_config_keys_and_ineffective_origins() -> None:
     assert "no warnings" not in result.output
 
 
+def blueprint_app(config: dict[str, Any], **cors_options: Any) -> Flask:
+    app = Flask(__name__)
+    app.config.update(config)
+    for name in ("shop", "admin"):
+        bp = Blueprint(name, __name__, url_prefix=f"/{name}")
+        bp.add_url_rule("/x", "x", lambda: "x")
+        CORS(bp, **cors_options.get(name, {}))
+        app.register_blueprint(bp)
+    CORS(app)
+    return app
+
+
+def test_lint_names_the_config_keys_a_blueprint_does_not_read() -> None:
+    """CORS(blueprint) reads no CORS_* key (as flask-cors): a key set for the app is not
+    the blueprint's, and lint says so once per blueprint, but for the keys it sets."""
+    app = blueprint_app(
+        {"CORS_MAX_AGE": 600, "CORS_EXPOSE_HEADERS": ["X-Request-Id"],
+         "CORS_SUPPORTS_CREDENTIALS": None,  # unset, as in flask-cors: nothing to say
+         "CORS_CSRF_PROTECTION": True},  # inherited by the blueprints: nothing to say
+        shop={"max_age": 60},
+        admin={"resources": {"/admin/a/*": {"expose_headers": "X-A"},
+                             "/admin/b/*": {"expose_headers": "X-B", "max_age": 5}}})
+    result = run(app, "lint")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [
+        "blueprint 'admin': " + WARNINGS["blueprint-config-unread"].format(
+            keys="CORS_MAX_AGE", verb="does", pronoun="it", fix="max_age=...",
+            elsewhere="CORS(app, max_age=...)"),
+        "blueprint 'shop': CORS(blueprint) reads no CORS_* config key, as in flask-cors "
+        "(only CORS_CSRF_PROTECTION is inherited): CORS_EXPOSE_HEADERS in app.config does "
+        "not apply to its routes; pass it to CORS(blueprint, expose_headers=...), or, if "
+        "meant for the app's other routes only, move it from app.config to "
+        "CORS(app, expose_headers=...)",
+        "2 warnings (4 policies checked)",
+    ]
+    several = run(blueprint_app({"CORS_ORIGINS": [TRUSTED], "CORS_MAX_AGE": 600}), "lint")
+    lines = several.output.splitlines()
+    assert [line.split(":")[0] for line in lines[:2]] == ["blueprint 'admin'", "blueprint 'shop'"]
+    assert "CORS_ORIGINS, CORS_MAX_AGE in app.config do not apply" in lines[0]
+    assert "pass them to CORS(blueprint, origins=..., max_age=...)" in lines[0]
+    # Quiet when each blueprint sets the keys itself (in its arguments, or in every entry
+    # of its resources), and for blueprints without CORS(blueprint).
+    config = {"CORS_MAX_AGE": 600, "CORS_CSRF_PROTECTION": True}
+    mine = {"max_age": 600}
+    result = run(blueprint_app(config, shop=mine, admin=mine), "lint")
+    assert (result.exit_code, result.output) == (0, "no warnings (3 policies checked)\n")
+    every_entry = {"resources": {"/admin/*": {"max_age": 1}, "/admin/y": {"max_age": 2}}}
+    result = run(blueprint_app(config, shop=mine, admin=every_entry), "lint")
+    assert result.exit_code == 0, result.output
+    # No CORS(blueprint): the app's policy reads the keys; nothing to say.
+    app = Flask(__name__)
+    app.config.update(config)
+    app.register_blueprint(Blueprint("plain", __name__))
+    CORS(app)
+    assert run(app, "lint").exit_code == 0
+
+
+def test_the_demo_passes_its_cors_keys_to_its_blueprints() -> None:
+    """The demo's blueprints get the app's max_age and expose_headers (they did when
+    CORS(blueprint) read CORS_* keys), and lint has nothing to say about them."""
+    from example_app.api import create_app
+
+    app = create_app()
+    try:
+        for path in ("/public/hello", "/tenants/dashboard"):
+            origin = "http://shop.localhost:5001"
+            preflight = app.test_client().options(path, headers={
+                "Origin": origin, "Access-Control-Request-Method": "PUT"})
+            assert preflight.headers["Access-Control-Max-Age"] == "600", path
+            actual = app.test_client().get(path, headers={"Origin": origin})
+            assert actual.headers["Access-Control-Expose-Headers"] == "X-Request-Id", path
+        result = run(app, "lint")
+        assert (result.exit_code, result.output) == (0, "no warnings (9 policies checked)\n")
+    finally:
+        app.extensions["demo_partners"].origins.close()
+
+
 def test_check_explains_credentials_withheld_from_the_apps_own_headers() -> None:
     app = Flask(__name__)
     CORS(app)

@@ -112,6 +112,7 @@ CASES = [
     (bad_decorator_app, ["routes"], status.CONFIGURATION_ERROR),
     (unreachable_store_app, CHECK, status.STORE_UNREACHABLE),
     (unreachable_store_app, ["routes"], status.STORE_UNREACHABLE),
+    (unreachable_store_app, ["lint"], status.STORE_UNREACHABLE),
     (unreachable_store_app, ["origins", "list"], status.STORE_UNREACHABLE),
     (unreachable_store_app, ["origins", "add", TRUSTED], status.USAGE_ERROR),  # no Redis
 ]

@@ -111,7 +111,8 @@ def test_a_stopped_redis_is_one_line_and_its_own_status(
     redis_server.stop()
     for command in (["origins", "add", "https://a.example"], ["origins", "list"],
                     ["origins", "remove", "https://a.example"], ["routes"],
-                    ["routes", "--json"], ["check", "/api/data", "--origin", "https://a.example"]):
+                    ["routes", "--json"], ["check", "/api/data", "--origin", "https://a.example"],
+                    ["lint"]):
         done = flask(tmp_path, *command, env={"TEST_REDIS_URL": url})
         assert done.returncode == status.STORE_UNREACHABLE == 4, (command, done.stderr)
         assert done.stdout == ""

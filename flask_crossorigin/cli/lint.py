@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -9,12 +10,13 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from ..extension import EXTENSION_KEY, CrossOriginState
-from ..options import ignored_config_keys
+from ..options import CONFIG_KEYS, ignored_config_keys
 from ..origins import _UNESCAPED_DOT  # the same test as the warning at start-up
 from ..policy import Policy
 from ..views import UNREACHABLE_PREFLIGHTS, ViewPolicy, ViewSpecs, views_of
 from . import status
 from .context import current_state
+from .origins import check_loaded, origin_sources
 from .routes import csrf_mode, route_rules, unprotected_writes
 
 #: Preflight-cache caps per engine, in seconds: what a ``max_age`` turns into.
@@ -87,6 +89,12 @@ WARNINGS: dict[str, str] = {
         "{probe}), so it grants what '*' grants; write '*' if that is meant, or anchor it "
         "to your domain (with supports_credentials=True it is a start-up error)"
     ),
+    "blueprint-config-unread": (
+        "CORS(blueprint) reads no CORS_* config key, as in flask-cors (only "
+        "CORS_CSRF_PROTECTION is inherited): {keys} in app.config {verb} not apply to its "
+        "routes; pass {pronoun} to CORS(blueprint, {fix}), or, if meant for the app's "
+        "other routes only, move {pronoun} from app.config to {elsewhere}"
+    ),
     "regex-dot": (
         "the origin regex {entry} has an unescaped '.' in {around}: it matches any "
         "character, so look-alike hosts match too; write '\\.' for a literal dot"
@@ -158,6 +166,49 @@ def uncovered_write_warnings(state: CrossOriginState, named: set[str]) -> list[s
             found.setdefault(rule.rule, set()).update(methods)
     return [f"route {route}: " + WARNINGS["writes-unprotected"].format(
         methods=", ".join(sorted(methods))) for route, methods in sorted(found.items())]
+
+
+#: The options a ``CORS(blueprint)`` that leaves them unset takes from the app
+#: (``csrf_protection``), or that are the app's alone and apply to its blueprints'
+#: routes too (``metrics``).
+_INHERITED = frozenset({"csrf_protection", "metrics"})
+
+
+def blueprint_config_warnings(state: CrossOriginState) -> list[str]:
+    """One line per ``CORS(blueprint)`` naming the ``CORS_*`` keys of app.config that its
+    policy does not read (it reads none, as in flask-cors) and does not set itself: a
+    user who set them may believe they apply to the blueprint's routes."""
+    keys = [key for key, name in CONFIG_KEYS.items()
+            if name not in _INHERITED and state.app.config.get(key) is not None]
+    found = []
+    for blueprint, options in sorted(state.blueprint_options.items()):
+        own = _options_set(options)
+        unread = [key for key in keys if CONFIG_KEYS[key] not in own]
+        if not unread:
+            continue
+        several = len(unread) > 1
+        fix = ", ".join(f"{CONFIG_KEYS[key]}=..." for key in unread)
+        text = WARNINGS["blueprint-config-unread"].format(
+            keys=", ".join(unread), verb="do" if several else "does",
+            pronoun="them" if several else "it", fix=fix,
+            # The app's other routes read app.config through CORS(app), else their
+            # @cross_origin.
+            elsewhere=f"CORS(app, {fix})" if state.table is not None
+            else f"their @cross_origin({fix})")
+        found.append(f"blueprint {blueprint!r}: {text}")
+    return found
+
+
+def _options_set(options: dict[str, Any]) -> set[str]:
+    """The options a ``CORS(blueprint, ...)`` sets for all of its routes: its arguments,
+    and those every entry of its ``resources`` sets."""
+    own = set(options)
+    resources = options.get("resources")
+    if isinstance(resources, Mapping) and resources:
+        entries = [set(entry) if isinstance(entry, Mapping) else set()
+                   for entry in resources.values()]
+        own |= set.intersection(*entries)
+    return own
 
 
 def app_policies(state: CrossOriginState) -> list[Policy]:
@@ -278,13 +329,18 @@ def lint_command() -> None:
     """Warn about valid but risky policies.
 
     Exit status 0 without warnings, 1 with any, 2 for a usage error, 3 when the app
-    cannot be checked (its CORS configuration is invalid, or it fails to load).
+    cannot be checked (its CORS configuration is invalid, or it fails to load), 4 when
+    a store of origins loaded at run time cannot be reached.
     """
     state = current_state()
+    # Origins that never loaded are no origins: what lint would say of them (nothing,
+    # "no warnings") is not what the app serves, so it ends as routes and check do.
+    check_loaded(origin_sources(state.app))
     policies = app_policies(state)
     # Ignored or unknown CORS_* keys, and origins that can never match, were warned
     # about at start-up; lint repeats them so they do not scroll away.
     found = ignored_config_keys(state.app.config)
+    found += blueprint_config_warnings(state)
     found += [f"{policy.name}: origins={entry!r}: {message}" for policy in policies
               for entry, message in policy.origins.ineffective]
     found += [warning for policy in policies for warning in lint_policy(policy)]

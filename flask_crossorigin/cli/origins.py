@@ -17,6 +17,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from ..cached_origins import not_written
 from ..errors import ConfigurationError
 from ..origins import LiveOriginMatcher, OriginSource
 from ..policy import Policy
@@ -110,15 +111,7 @@ def check_loaded(sources: list[OriginSource]) -> None:
 
 def _refused(origin: str, error: ConfigurationError, done: str) -> click.UsageError:
     """``origins add|remove`` refused ``origin``: it was not written, and why."""
-    reasons = "; ".join(problem.message.replace(IGNORED, NEVER_SENT)
-                        for problem in error.problems)
-    return click.UsageError(f"{origin!r} was not {done}: {reasons}")
-
-
-#: How start-up ends the message of an entry that can never match (it is ignored there);
-#: a refused ``add`` writes nothing, so it says the other half.
-IGNORED = "this entry can never match an Origin a browser sends, so it is ignored"
-NEVER_SENT = "no browser sends such an Origin"
+    return click.UsageError(not_written(origin, (p.message for p in error.problems), done))
 
 
 @click.group("origins")
