@@ -13,8 +13,14 @@ its load; then the policy refuses every cross-origin request (fails closed)
 until a load succeeds. A load that hangs is abandoned after ``load_timeout``
 seconds, and counted as a failure.
 
-Threads are per process: after ``fork`` (gunicorn's workers) the child starts
-its own on first use, and never uses the parent's Redis connections.
+Threads are per process: after ``fork`` the child starts its own, and never uses
+the parent's Redis connections. Python's fork hook does it where it runs
+(gunicorn); where a server forks without it (uWSGI's prefork), the first request
+in the child notices that its process is not the one that started the threads
+(:meth:`~flask_crossorigin.origins.LiveOriginMatcher.ensure`: one ``getpid``), and
+starts them; uWSGI's master starts none (a worker forked while one of them held
+the GIL would hang). ``max_stale`` is enforced there too, on the request path, so it
+holds in a process where no thread runs at all.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 import threading
 import time
 import weakref
@@ -31,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 from .errors import ConfigurationError, Problem, collected_warnings
 from .origins import (
     ANY_ORIGIN,
+    NULL_ORIGIN,
     ClosedOriginMatcher,
     LiveOriginMatcher,
     OriginMatcher,
@@ -157,7 +165,9 @@ class CachedOrigins(OriginSource):
         self._pending: threading.Thread | None = None  # a load that has not returned
         self._next_load = 0.0
         self._stopped = False
+        self._start_wanted = False  # threads to start at this process's first request
         self._pid = os.getpid()
+        self.live.pid = self._pid
 
     def __repr__(self) -> str:
         return f"<CachedOrigins {_name_of(self._load)} {self.state}>"
@@ -232,6 +242,13 @@ class CachedOrigins(OriginSource):
             self._after_fork()
         if self._thread is not None or self._stopped:
             return
+        if _in_uwsgi_master():
+            # uWSGI forks its workers in C: a worker forked while a thread of the master
+            # holds the GIL never runs Python again. No thread here, then: the first
+            # request of each process (a pid that is never a process's) starts its own.
+            self._start_wanted = True
+            self.live.pid = -1
+            return
         with self._state_lock:
             if self._thread is not None:
                 return
@@ -295,6 +312,7 @@ class CachedOrigins(OriginSource):
                                    self, self.loaded_count)
                 # max_stale counts from when the load began: its data is at least that new.
                 self._good_at = started
+                self.live.closes_at = started + self.max_stale
                 self.loaded_at = time.time() - (time.monotonic() - started)
                 self.last_error = None
                 self._closed = False
@@ -321,6 +339,11 @@ class CachedOrigins(OriginSource):
             except BaseException as error:  # reported by the waiting thread
                 box["error"] = error
 
+        if _in_uwsgi_master():  # no thread in uWSGI's master (see _start): load inline
+            run()
+            if "error" in box:
+                raise box["error"]
+            return box["value"]  # type: ignore[no-any-return]
         thread = threading.Thread(target=run, name="flask-crossorigin load", daemon=True)
         thread.start()
         give_up = time.monotonic() + self.load_timeout
@@ -371,6 +394,7 @@ class CachedOrigins(OriginSource):
         if age < self.max_stale:
             return
         self._closed = True
+        self.live.closes_at = math.inf
         reason = (f"no load succeeded for {age:.0f} s (max_stale={self.max_stale:g}); last "
                   f"error: {self.last_error}")
         self.live.swap(ClosedOriginMatcher(reason))
@@ -380,7 +404,7 @@ class CachedOrigins(OriginSource):
         """Compile a loaded list like static origins, skipping (and logging) bad entries."""
         bad: dict[int, str] = {}
         for index, entry in enumerate(entries):
-            if not isinstance(entry, (str, re.Pattern)) or entry == ANY_ORIGIN:
+            if not isinstance(entry, (str, re.Pattern)) or _never_loaded(entry):
                 bad[index] = "; ".join(entry_problems(entry))
         good = [entry for index, entry in enumerate(entries) if index not in bad]
         with collected_warnings() as notes:
@@ -411,6 +435,23 @@ class CachedOrigins(OriginSource):
 
     # -- processes -----------------------------------------------------------------------
 
+    def adopt_process(self) -> None:
+        """From the request path (``LiveOriginMatcher.ensure``): start this process's own
+        threads when it was forked without Python's fork hook, and close a set that is
+        past ``max_stale`` when no thread did."""
+        if self.live.pid != os.getpid():
+            with _adopting:
+                if self.live.pid != os.getpid():
+                    stopped = self._stopped
+                    running = (self._thread is not None or self._start_wanted) and not stopped
+                    self._after_fork()
+                    self._stopped = stopped
+                    if running:
+                        logger.info("%r: a process forked without Python's fork hook; "
+                                    "starting its own reloading thread", self)
+                        self._start()
+        self._close_if_too_stale()
+
     def _after_fork(self) -> None:
         """In a forked child: the parent's threads and connections are not ours."""
         self._reset_process_state()
@@ -423,9 +464,13 @@ class CachedOrigins(OriginSource):
 def entry_problems(entry: Any) -> list[str]:
     """What start-up would say about ``entry`` as an origin (an error or a warning);
     empty when it is a good origin, wildcard or regex."""
-    if entry == ANY_ORIGIN:
+    if isinstance(entry, str) and entry.strip(" \t\r\n\f\v") == ANY_ORIGIN:
         return ["'*' cannot be loaded: it would allow every origin; set origins='*' in the "
                 "configuration instead"]
+    if isinstance(entry, str) and entry.strip(" \t\r\n\f\v") == NULL_ORIGIN:
+        return ["'null' cannot be loaded: it is the Origin of sandboxed iframes, data: "
+                "URLs and local files, which any page can produce, so trusting it trusts "
+                "every site; list the real origins of the pages you trust"]
     if not isinstance(entry, (str, re.Pattern)):
         return [f"is a {type(entry).__name__}; load() returns origin strings or compiled "
                 "regexes"]
@@ -439,6 +484,11 @@ def entry_problems(entry: Any) -> list[str]:
                      "as '*' would; load the trusted origins themselves"
                      for _, probe in matcher.open_regexes()]
     return messages
+
+
+def _never_loaded(entry: Any) -> bool:
+    """'*' and 'null': refused by every loaded set, whatever else it holds."""
+    return isinstance(entry, str) and entry.strip(" \t\r\n\f\v") in (ANY_ORIGIN, NULL_ORIGIN)
 
 
 def _entries_of(value: Any) -> list[Any]:
@@ -458,10 +508,25 @@ def _name_of(load: Any) -> str:
     return str(name).rpartition("<locals>.")[2]
 
 
+def _in_uwsgi_master() -> bool:
+    """Whether this is uWSGI's master loading the app before forking its workers in C."""
+    uwsgi = sys.modules.get("uwsgi")
+    if uwsgi is None:
+        return False
+    try:
+        return bool(uwsgi.worker_id() == 0)
+    except Exception:  # not uWSGI's own module
+        return False
+
+
 _instances: weakref.WeakSet[CachedOrigins] = weakref.WeakSet()
+#: Taken only in a forked child, by the first requests that notice the fork.
+_adopting = threading.Lock()
 
 
 def _restart_in_child() -> None:
+    global _adopting
+    _adopting = threading.Lock()
     # gunicorn forks its workers from a master that may have loaded the app
     # (--preload): each worker reloads with threads and connections of its own.
     for origins in list(_instances):

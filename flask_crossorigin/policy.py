@@ -148,6 +148,8 @@ class Policy:
             # (take_origins). Following first, then checking that no set was swapped in
             # meanwhile, means a reload in another thread is never missed.
             origins.follow(self)
+            # Before the answers precomputed for a set: is it this process's, still fresh?
+            self.actual = self._actual_live  # type: ignore[method-assign]
             while True:
                 current = origins.current
                 self._exact_grants = self.prepare_origins(current)
@@ -220,6 +222,11 @@ class Policy:
         if self._wildcard or not self._echoable(origin):
             return self._wildcard_grant
         return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
+
+    def _actual_live(self, origin: str | None) -> Decision:
+        """:meth:`actual` for origins loaded at run time (see ``LiveOriginMatcher.ensure``)."""
+        self.origins.ensure()  # type: ignore[union-attr]
+        return Policy.actual(self, origin)
 
     def names_origin(self, origin: str) -> bool:
         """Whether the policy allows ``origin`` explicitly (listed, a wildcard subdomain,

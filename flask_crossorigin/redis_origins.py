@@ -15,15 +15,16 @@ package does.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .cached_origins import CachedOrigins, entry_problems
 from .errors import ConfigurationError, Problem
-from .origins import compile_origins
+from .origins import LiveOriginMatcher, compile_origins
 from .reasons import logger
 
 if TYPE_CHECKING:
@@ -56,8 +57,11 @@ class RedisChannel:
             self._url = None
             self._given = redis
         else:
+            # Shown only when it cannot hold a password (a URL in bytes, a dict can).
+            shown = redis if isinstance(redis, (int, float, type(None))) else \
+                f"a {type(redis).__name__}"
             raise ConfigurationError([Problem(
-                "CachedOrigins()", "invalidate_via", redis,
+                "CachedOrigins()", "invalidate_via", shown,
                 "must be a Redis URL ('redis://localhost:6379/0') or a redis.Redis client")])
         self.channel = channel
         self._made: redis_module.Redis | None = None
@@ -152,13 +156,23 @@ class RedisChannel:
 
 
 def _without_password(url: str) -> str:
-    """``url`` for people: a password in it (``redis://:secret@host``) is never shown."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    """``url`` for people: a password in it, in the user info (``redis://:secret@host``)
+    or in the query (``?password=secret``, which redis-py reads too), is never shown."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            user_info, _, host = netloc.rpartition("@")
+            user, colon, _ = user_info.partition(":")
+            netloc = f"{user}:***@{host}" if colon else f"{user_info}@{host}"
+        query = parts.query
+        if query:
+            query = urlencode([(name, "***" if "password" in name.lower() else value)
+                               for name, value in parse_qsl(query, keep_blank_values=True)],
+                              safe="*")
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:  # not a URL that parses: show none of it
+        return "redis://(a URL that does not parse)"
 
 
 def _text(value: Any) -> str:
@@ -209,34 +223,43 @@ class RedisOrigins(CachedOrigins):
         """The origins in the set, read from Redis now, sorted."""
         return sorted(self._members())
 
-    def add(self, origin: str) -> str:
+    def add(self, origin: str | re.Pattern[str]) -> str:
         """Validate ``origin`` as start-up would, add it, and make every process reload.
-        Returns the entry as stored (exact origins normalized: lowercase host...)."""
-        stored = _checked(origin, "RedisOrigins.add()")
+        Returns the entry as stored: its one canonical form (see :func:`canonical_entry`),
+        so that :meth:`remove` of any spelling :meth:`add` accepts removes it."""
+        stored = canonical_entry(origin, "RedisOrigins.add()")
         self._redis_channel.client().sadd(self.key, stored)
         self.invalidate()
         return stored
 
-    def remove(self, origin: str) -> bool:
-        """Remove ``origin`` (as stored, or as :meth:`add` would store it) and make every
-        process reload. ``False`` when it was not in the set."""
+    def remove(self, origin: str | re.Pattern[str]) -> bool:
+        """Remove ``origin`` (as stored, or in any spelling :meth:`add` accepts) and make
+        every process reload. ``False`` when it was not in the set."""
         client = self._redis_channel.client()
-        removed = bool(client.srem(self.key, origin))
+        removed = isinstance(origin, str) and bool(client.srem(self.key, origin))
         if not removed:
-            stored = _checked(origin, "RedisOrigins.remove()")
+            stored = canonical_entry(origin, "RedisOrigins.remove()")
             removed = bool(client.srem(self.key, stored))
         self.invalidate()
         return removed
 
 
-def _checked(origin: Any, where: str) -> str:
-    """``origin`` as it is stored, or :class:`ConfigurationError` with start-up's message."""
+def canonical_entry(origin: Any, where: str = "canonical_entry()") -> str:
+    """The one form in which ``origin`` is stored, or :class:`ConfigurationError` with
+    start-up's message. Exact origins as browsers send them (``https://a.example``);
+    wildcards the same way (``https://*.a.example``: scheme and host lowercase, no
+    default port); regexes as their pattern, without surrounding whitespace (a
+    regex is case-sensitive: ``https://A\\.example`` is another regex)."""
     messages = entry_problems(origin)
-    if not isinstance(origin, str):
+    if not isinstance(origin, (str, re.Pattern)):
         messages = messages or ["must be a string"]
     if messages:
         raise ConfigurationError([Problem(where, "origins", origin, m) for m in messages])
     matcher, _ = compile_origins([origin])
-    if matcher is not None and len(matcher.exact) == 1 and not matcher.regexes:
+    assert matcher is not None and not isinstance(matcher, LiveOriginMatcher)
+    if matcher.exact:
         return next(iter(matcher.exact))
-    return str(origin)
+    if matcher.wildcards:
+        scheme, parent, port = next(iter(matcher.wildcards))
+        return f"{scheme}://*.{parent}:{port}" if port else f"{scheme}://*.{parent}"
+    return matcher.regexes[0].pattern
