@@ -33,9 +33,10 @@ import threading
 import time
 import weakref
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from .errors import ConfigurationError, Problem, collected_warnings
+from .origin_lookups import LookupOriginMatcher, OriginLookups
 from .origins import (
     ANY_ORIGIN,
     NULL_ORIGIN,
@@ -58,14 +59,20 @@ FIRST_RETRY = 0.5
 Loader = Callable[[], Iterable[Any]]
 
 
+#: What an invalidation says: one origin and its new answer (``None``: unknown), or
+#: ``None`` for everything.
+Change = Optional[tuple[str, Optional[bool]]]
+
+
 class InvalidationChannel(Protocol):
     """How processes tell each other to reload (``redis_origins.RedisChannel``)."""
 
-    def publish(self) -> None: ...
+    def publish(self, change: Change = None) -> None: ...
 
-    def start(self, reload: Callable[[str], None]) -> None:
-        """Listen in a thread of this process; call ``reload(why)`` on every message and
-        every (re)connection."""
+    def start(self, notify: Callable[[str, Change], None]) -> None:
+        """Listen in a thread of this process; call ``notify(why, change)`` on every
+        message (``change``: ``None`` when it is not one origin's, or cannot be read)
+        and ``notify(why, None)`` on every (re)connection."""
 
     def after_fork(self) -> None:
         """Forget the parent's connections and threads (in the child, after fork)."""
@@ -97,24 +104,60 @@ class CachedOrigins(OriginSource):
         Needs ``pip install 'flask-crossorigin[redis]'``.
     :param channel: the Redis channel of ``invalidate_via``.
     :param load_timeout: seconds a load may take before it counts as failed.
+
+    **Per-origin mode**, for large sets (thousands of tenant domains and more):
+    pass ``lookup``, a callable ``(origin) -> bool`` that asks the store about one
+    exact origin (one indexed query). Exact origins are then never loaded: each is
+    looked up on its first request and its answer cached in this process, granted
+    and refused apart (see ``origin_lookups.py``); ``load``, if given, returns only
+    the few wildcards and regexes. ``lookup`` runs on the request path, in the app
+    context: give it a short timeout of its own (a failing store opens a one-second
+    circuit breaker, but cannot interrupt a lookup that hangs).
+
+    :param lookup: ``(origin) -> bool`` for exact origins (per-origin mode).
+    :param cache_size: granted origins cached per process (per-origin mode).
+    :param negative_cache_size: refused origins cached per process, apart, so that
+        a flood of unknown origins never evicts the granted ones.
+    :param negative_ttl: seconds a refusal is cached (default: ``ttl``); a granted
+        answer is cached ``ttl`` seconds. :meth:`invalidate` with an origin
+        updates both at once, in every process with ``invalidate_via``.
     """
 
     def __init__(
         self,
-        load: Loader,
+        load: Loader | None = None,
         *,
+        lookup: Callable[[str], Any] | None = None,
         ttl: float = 60.0,
         max_stale: float = 600.0,
         invalidate_via: Any = None,
         channel: str = DEFAULT_CHANNEL,
         load_timeout: float = 10.0,
+        cache_size: int = 10_000,
+        negative_cache_size: int = 10_000,
+        negative_ttl: float | None = None,
     ) -> None:
         problems = []
-        if not callable(load):
+        if load is None and lookup is None:
+            problems.append(Problem("CachedOrigins()", "load", load,
+                                    "must be a callable returning the list of origins (or "
+                                    "pass lookup=, a callable origin -> bool)"))
+        elif load is not None and not callable(load):
             problems.append(Problem("CachedOrigins()", "load", load,
                                     "must be a callable returning the list of origins"))
+        if lookup is not None and not callable(lookup):
+            problems.append(Problem("CachedOrigins()", "lookup", lookup,
+                                    "must be a callable origin -> bool"))
+        for name, size in (("cache_size", cache_size),
+                           ("negative_cache_size", negative_cache_size)):
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                problems.append(Problem("CachedOrigins()", name, size,
+                                        "must be a whole number of origins, at least 1"))
+        if negative_ttl is None:
+            negative_ttl = ttl
         for name, value, least in (("ttl", ttl, 0.0), ("max_stale", max_stale, 0.0),
-                                   ("load_timeout", load_timeout, 0.0)):
+                                   ("load_timeout", load_timeout, 0.0),
+                                   ("negative_ttl", negative_ttl, 0.0)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
                     math.isfinite(value) and value > least):
                 problems.append(Problem("CachedOrigins()", name, value,
@@ -126,11 +169,19 @@ class CachedOrigins(OriginSource):
                 "make max_stale at least ttl (ten times ttl is a good start)"))
         if problems:
             raise ConfigurationError(problems)
-        self._load = load
+        self._load: Loader = load if load is not None else _no_patterns
+        self._name = _name_of(load if load is not None else lookup)
         self.ttl = float(ttl)
         self.max_stale = float(max_stale)
         self.load_timeout = float(load_timeout)
-        self.live = LiveOriginMatcher(self, ClosedOriginMatcher("they have not been loaded yet"))
+        #: The per-origin answers (``None``: the whole-list mode).
+        self.lookups: OriginLookups | None = None
+        if lookup is not None:
+            self.lookups = OriginLookups(
+                self, lookup, size=cache_size, negative_size=negative_cache_size,
+                ttl=self.ttl, negative_ttl=float(negative_ttl), max_stale=self.max_stale)
+        self.live = LiveOriginMatcher(
+            self, self._serving(ClosedOriginMatcher("they have not been loaded yet")))
         self._channel: InvalidationChannel | None = None
         if invalidate_via is not None:
             from .redis_origins import RedisChannel  # only when used: it imports redis
@@ -170,7 +221,7 @@ class CachedOrigins(OriginSource):
         self.live.pid = self._pid
 
     def __repr__(self) -> str:
-        return f"<CachedOrigins {_name_of(self._load)} {self.state}>"
+        return f"<CachedOrigins {self._name} {self.state}>"
 
     # -- state, for people ---------------------------------------------------------------
 
@@ -185,8 +236,11 @@ class CachedOrigins(OriginSource):
         return "fresh"
 
     def describe(self) -> dict[str, Any]:
+        lookups = self.lookups.describe() if self.lookups is not None else {}
         return {
-            "source": f"CachedOrigins({_name_of(self._load)})",
+            **lookups,
+            "mode": "per-origin" if self.lookups is not None else "whole-list",
+            "source": f"CachedOrigins({self._name})",
             "ttl": self.ttl,
             "max_stale": self.max_stale,
             "invalidate_via": self._channel.describe() if self._channel else None,
@@ -204,17 +258,37 @@ class CachedOrigins(OriginSource):
         place; ``False`` when the load failed (logged; the policy serves as before)."""
         return self._reload("refresh()")
 
-    def invalidate(self) -> bool:
-        """Reload now in this process (as :meth:`refresh`) and, with ``invalidate_via``,
-        tell every other process to reload. Call it after changing what ``load`` reads."""
+    def invalidate(self, origin: str | None = None) -> bool:
+        """Tell this process and, with ``invalidate_via``, every other one that what the
+        store says has changed. Call it after the change is committed.
+
+        Without ``origin``: reload now in this process (as :meth:`refresh`), drop every
+        cached answer, and make every other process do the same. With ``origin`` (an
+        exact origin, per-origin mode): forget the answer about that one origin only,
+        here and in every process; its next request asks the store. (In the whole-list
+        mode, an origin reloads the whole list.)"""
+        if origin is not None and self.lookups is not None:
+            return self._publish_change(_canonical_exact(origin), None)
         loaded = self._reload("invalidate()")
-        if self._channel is not None:
-            try:
-                self._channel.publish()
-            except Exception as error:  # the others still reload within ttl
-                logger.error("could not publish the invalidation of %r: %s", self, error)
-                return False
-        return loaded
+        if self.lookups is not None:
+            self.lookups.clear()
+        return self._publish(None) and loaded
+
+    def _publish_change(self, origin: str, granted: bool | None) -> bool:
+        """One origin changed: apply here, then tell the other processes."""
+        if self.lookups is not None:
+            self.lookups.apply(origin, granted)
+        return self._publish((origin, granted))
+
+    def _publish(self, change: Change) -> bool:
+        if self._channel is None:
+            return True
+        try:
+            self._channel.publish(change)
+        except Exception as error:  # the others still learn within ttl
+            logger.error("could not publish the invalidation of %r: %s", self, error)
+            return False
+        return True
 
     def attach(self, app: Flask) -> None:
         """Bind to an app (loads run in its context), load for the first time if never
@@ -257,7 +331,19 @@ class CachedOrigins(OriginSource):
                 daemon=True)
             self._thread.start()
         if self._channel is not None:
-            self._channel.start(self.request_reload)
+            self._channel.start(self._notified)
+
+    def _notified(self, why: str, change: Change) -> None:
+        """A message on the channel (the listening thread): one origin, or everything.
+        Per origin, that entry is updated or evicted; everything (a reconnection, a
+        message that cannot be applied) drops the cache and reloads the patterns,
+        never the exact origins."""
+        if change is not None and self.lookups is not None:
+            self.lookups.apply(*change)
+            return
+        if self.lookups is not None:
+            self.lookups.clear()
+        self.request_reload(why)
 
     def request_reload(self, why: str) -> None:
         """Ask this process's reloading thread to reload soon (never waits)."""
@@ -306,7 +392,7 @@ class CachedOrigins(OriginSource):
                 self._failed(f"compiling failed: {type(error).__name__}: {error}")
                 return False
             with self._state_lock:
-                self.live.swap(matcher)
+                self.live.swap(self._serving(matcher))
                 if self.last_error is not None:
                     logger.warning("the origins of %r load again (%d origins)",
                                    self, self.loaded_count)
@@ -397,7 +483,7 @@ class CachedOrigins(OriginSource):
         self.live.closes_at = math.inf
         reason = (f"no load succeeded for {age:.0f} s (max_stale={self.max_stale:g}); last "
                   f"error: {self.last_error}")
-        self.live.swap(ClosedOriginMatcher(reason))
+        self.live.swap(self._serving(ClosedOriginMatcher(reason)))
         logger.error("the origins of %r are closed: %s", self, reason)
 
     def _compile(self, entries: list[Any]) -> OriginMatcher:
@@ -432,6 +518,12 @@ class CachedOrigins(OriginSource):
         self.loaded_count = len(good)
         self.skipped_count = len(bad)
         return matcher
+
+    def _serving(self, matcher: OriginMatcher) -> OriginMatcher:
+        """What answers: the loaded matcher, or (per-origin mode) it and the lookups."""
+        if self.lookups is None:
+            return matcher
+        return LookupOriginMatcher(matcher, self.lookups)
 
     # -- processes -----------------------------------------------------------------------
 
@@ -484,6 +576,19 @@ def entry_problems(entry: Any) -> list[str]:
                      "as '*' would; load the trusted origins themselves"
                      for _, probe in matcher.open_regexes()]
     return messages
+
+
+def _no_patterns() -> list[str]:
+    return []
+
+
+def _canonical_exact(origin: str) -> str:
+    """An exact origin as browsers send it (the form stores hold and caches key on)."""
+    matcher, problems = compile_origins([origin])
+    if problems or matcher is None or len(matcher.exact) != 1:
+        raise ConfigurationError([Problem("CachedOrigins.invalidate()", "origin", origin,
+                                          "must be one exact origin ('https://a.example')")])
+    return next(iter(matcher.exact))
 
 
 def _never_loaded(entry: Any) -> bool:

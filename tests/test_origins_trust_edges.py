@@ -105,13 +105,13 @@ def test_remove_of_any_spelling_add_accepts_removes_what_add_stored(
         else:
             removed = padding + removed
         stored = store.add(added)
-        assert client.smembers("canonical") == {stored.encode()}
+        assert client.sunion("canonical", "canonical:patterns") == {stored.encode()}
         assert stored == canonical_entry(removed) == canonical_entry(re.compile(
             stored) if "[" in entry else stored)
         assert store.remove(removed) is True
-        assert client.smembers("canonical") == set()
+        assert client.sunion("canonical", "canonical:patterns") == set()
     finally:
-        client.delete("canonical")
+        client.delete("canonical", "canonical:patterns")
         store.close()
 
 
