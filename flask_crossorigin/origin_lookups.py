@@ -5,7 +5,8 @@ about once (``lookup(origin) -> bool``: one indexed query, one Redis
 ``SISMEMBER``) and the answer is kept in this process, in two bounded caches kept
 apart, so that a flood of unknown origins can never push out the hot granted ones:
 
-* granted origins: ``origin -> (fresh until, confirmed at)``, at most ``size``;
+* granted origins: ``origin -> (fresh until, confirmed at, grants)``, at most
+  ``size`` (``grants``: each policy's answer, made at its first use);
 * refused origins: ``origin -> fresh until``, at most ``negative_size``.
 
 A cached answer costs one dictionary lookup and one clock read. A miss costs one
@@ -50,7 +51,7 @@ class OriginLookups:
         self.ttl = ttl
         self.negative_ttl = negative_ttl
         self.max_stale = max_stale
-        self.granted: dict[str, tuple[float, float]] = {}
+        self.granted: dict[str, tuple[float, float, dict[object, Any]]] = {}
         self.refused: dict[str, float] = {}
         #: Bumped by every invalidation: a lookup begun before it caches nothing.
         self.generation = 0
@@ -114,7 +115,7 @@ class OriginLookups:
         if granted:
             self.refused.pop(origin, None)
             self.granted.pop(origin, None)  # to the end: the last evicted
-            _bounded_put(self.granted, origin, (now + self.ttl, now), self.size)
+            _bounded_put(self.granted, origin, (now + self.ttl, now, {}), self.size)
         else:
             self.granted.pop(origin, None)
             self.refused.pop(origin, None)
