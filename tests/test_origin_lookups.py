@@ -285,3 +285,24 @@ def test_migrate_moves_patterns_an_older_version_kept_in_the_set(
     assert client.smembers("legacy") == {A.encode()}
     assert grant(app, "https://x.tenants.example") == "https://x.tenants.example"
     assert grant(app, A) == A
+
+
+@pytest.mark.parametrize("message", ["not json", '{"origin": 42}', "0123456789abcdef"])
+def test_a_message_that_cannot_be_applied_drops_the_cache_never_reads_the_set(
+        redis_server: Any, made: list[CachedOrigins], message: str) -> None:
+    client = redis.Redis.from_url(redis_server.url)
+    client.sadd("flask-crossorigin:origins", A, *[f"https://t{i}.example" for i in range(2000)])
+    worker = RedisOrigins(redis_server.url, ttl=3600, max_stale=7200)
+    made.append(worker)
+    app = app_with(worker)
+    time.sleep(0.3)  # subscribed
+    assert grant(app, A) == A
+    assert worker.lookups is not None and A in worker.lookups.granted
+    client.config_resetstat()
+    client.publish("flask-crossorigin:origins:invalidate", message)
+    wait_until(lambda: A not in worker.lookups.granted, timeout=1.0)  # type: ignore[union-attr]
+    assert grant(app, A) == A  # asked again, one origin
+    stats = client.info("commandstats")
+    assert stats["cmdstat_sismember"]["calls"] == 1
+    assert "cmdstat_sscan" not in stats
+    assert client.info("stats")["total_net_output_bytes"] < 5_000
