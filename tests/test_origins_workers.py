@@ -236,7 +236,11 @@ def test_uwsgi_workers_forked_without_fork_hooks_follow_removals_and_close_on_ti
     environ = {"CROSSORIGIN_REDIS_URL": redis_server.url, "CROSSORIGIN_TABLE": str(table),
                "CROSSORIGIN_FLAKY": str(flaky_mode)}
     store = RedisOrigins(redis_server.url, ttl=TTL, max_stale=MAX_STALE)
-    store.add(NEW)  # loaded by the master, before it forks
+    store.add(NEW)
+    with sqlite3.connect(table) as connection:  # loaded by the master, before it forks
+        connection.execute("INSERT INTO tenants VALUES (?)", (NEW,))
+    tenants = CachedOrigins(lambda: table_origins(str(table)), invalidate_via=redis_server.url,
+                            channel=TABLE_CHANNEL)
     removes: list[float] = []
     try:
         with uwsgi(environ, tmp_path / "uwsgi.log") as port, \
@@ -255,6 +259,23 @@ def test_uwsgi_workers_forked_without_fork_hooks_follow_removals_and_close_on_ti
                 store.add(NEW)
                 traffic.converge(start, "/redis/data", NEW, True)
 
+            # The whole-list set over a table: only a reloading thread of each worker's
+            # own (started by its first request) can follow it.
+            traffic.targets = [("/table/data", NEW)]
+            traffic.converge(time.monotonic(), "/table/data", NEW, True, timeout=30)
+            for _ in range(CHANGES):
+                start = time.monotonic()
+                with sqlite3.connect(table) as connection:
+                    connection.execute("DELETE FROM tenants")
+                tenants.invalidate()
+                removes.append(traffic.converge(start, "/table/data", NEW, False))
+                start = time.monotonic()
+                with sqlite3.connect(table) as connection:
+                    connection.execute("INSERT INTO tenants VALUES (?)", (NEW,))
+                tenants.invalidate()
+                traffic.converge(start, "/table/data", NEW, True)
+            traffic.targets = [("/redis/data", NEW)]
+
             redis_server.stop()  # no worker can reload: max_stale must close every one
             stopped = time.monotonic()
             time.sleep(MAX_STALE + 1.5)
@@ -266,6 +287,7 @@ def test_uwsgi_workers_forked_without_fork_hooks_follow_removals_and_close_on_ti
             assert not [s for s in samples if s.status != 200]
     finally:
         store.close()
+        tenants.close()
     assert max(removes) <= WINDOW, removes
     print("\nuWSGI prefork: " + report("refuse after remove", removes))
 
