@@ -17,10 +17,10 @@ Threads are per process: after ``fork`` the child starts its own, and never uses
 the parent's Redis connections. Python's fork hook does it where it runs
 (gunicorn); where a server forks without it (uWSGI's prefork), the first request
 in the child notices that its process is not the one that started the threads
-(:meth:`~flask_crossorigin.origins.LiveOriginMatcher.ensure`: one ``getpid``), and
-starts them; uWSGI's master starts none (a worker forked while one of them held
-the GIL would hang). ``max_stale`` is enforced there too, on the request path, so it
-holds in a process where no thread runs at all.
+(:meth:`~flask_crossorigin.origins.LiveOriginMatcher.ensure`: a clock read, and a
+``getpid`` every 0.1 s), and starts them; uWSGI's master starts none (a worker
+forked while one of them held the GIL would hang). ``max_stale`` is enforced there
+too, on the request path, so it holds in a process where no thread runs at all.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from .origin_lookups import LookupOriginMatcher, OriginLookups
 from .origins import (
     ANY_ORIGIN,
     NULL_ORIGIN,
+    PROCESS_CHECK_INTERVAL,
     ClosedOriginMatcher,
     LiveOriginMatcher,
     OriginMatcher,
@@ -322,6 +323,7 @@ class CachedOrigins(OriginSource):
             # request of each process (a pid that is never a process's) starts its own.
             self._start_wanted = True
             self.live.pid = -1
+            self.live.check_at = 0.0  # every process's first request checks
             return
         with self._state_lock:
             if self._thread is not None:
@@ -399,6 +401,7 @@ class CachedOrigins(OriginSource):
                 # max_stale counts from when the load began: its data is at least that new.
                 self._good_at = started
                 self.live.closes_at = started + self.max_stale
+                self.live.check_at = min(self.live.check_at, self.live.closes_at)
                 self.loaded_at = time.time() - (time.monotonic() - started)
                 self.last_error = None
                 self._closed = False
@@ -542,7 +545,10 @@ class CachedOrigins(OriginSource):
                         logger.info("%r: a process forked without Python's fork hook; "
                                     "starting its own reloading thread", self)
                         self._start()
-        self._close_if_too_stale()
+        now = time.monotonic()
+        if now >= self.live.closes_at:
+            self._close_if_too_stale()
+        self.live.check_at = min(self.live.closes_at, now + PROCESS_CHECK_INTERVAL)
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's threads and connections are not ours."""

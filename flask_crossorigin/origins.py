@@ -311,9 +311,16 @@ class OriginSource:
         """Called by the extension for each app whose policies use these origins."""
 
     def adopt_process(self) -> None:
-        """Called from the request path by :meth:`LiveOriginMatcher.ensure` when this
-        process is not the one that set up the source (a fork that skipped Python's
-        fork hooks), or when its :attr:`~LiveOriginMatcher.closes_at` has passed."""
+        """Called from the request path by :meth:`LiveOriginMatcher.ensure` when its
+        :attr:`~LiveOriginMatcher.check_at` has passed: start this process's threads if
+        it is not the one that set up the source (a fork that skipped Python's fork
+        hooks), close a set past ``max_stale``, and set the next ``check_at``."""
+
+
+#: Seconds between two checks of the process id on the request path: a process forked
+#: without Python's fork hook (and without uWSGI's master, which asks at once) starts
+#: its own threads within this time of its first request.
+PROCESS_CHECK_INTERVAL = 0.1
 
 
 class LiveOriginMatcher:
@@ -325,7 +332,7 @@ class LiveOriginMatcher:
     answers for it: a request reads one consistent set, with no lock and no I/O.
     """
 
-    __slots__ = ("source", "current", "pid", "closes_at", "_followers", "_lock",
+    __slots__ = ("source", "current", "pid", "closes_at", "check_at", "_followers", "_lock",
                  "__weakref__")
     any_origin = False
     callables: tuple[Callable[[str], bool], ...] = ()
@@ -338,15 +345,19 @@ class LiveOriginMatcher:
         #: ``time.monotonic()`` after which :attr:`current` may no longer serve
         #: (``max_stale``), whether or not a thread of this process is there to close it.
         self.closes_at = math.inf
+        #: ``time.monotonic()`` of the next check (of the process and of ``max_stale``):
+        #: at most :data:`PROCESS_CHECK_INTERVAL` ahead, and never after :attr:`closes_at`.
+        self.check_at = 0.0
         self._followers: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.Lock()  # guards the followers, never taken by a request
 
     def ensure(self) -> None:
         """Make :attr:`current` right for this process and this instant (request path:
-        one ``getpid`` and one clock read). A worker forked without Python's fork hooks
-        (uWSGI's prefork) starts its own threads here; a set past ``max_stale`` closes
-        here, on time, even where no thread runs."""
-        if self.pid != os.getpid() or time.monotonic() >= self.closes_at:
+        one clock read; the process id, a system call, at most every
+        :data:`PROCESS_CHECK_INTERVAL`). A worker forked without Python's fork hooks
+        starts its own threads here; a set past ``max_stale`` closes here, on time,
+        even where no thread runs."""
+        if time.monotonic() >= self.check_at:
             self.source.adopt_process()
 
     def check(self, origin: str, policy_name: str) -> Refusal | None:

@@ -8,7 +8,6 @@ method, then request headers.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterable, Mapping
@@ -46,7 +45,6 @@ from .origins import (
 from .reasons import Refusal
 from .writes import WriteProtection, write_protection
 
-_getpid = os.getpid
 _monotonic = time.monotonic
 
 ACAO = "Access-Control-Allow-Origin"
@@ -231,12 +229,13 @@ class Policy:
         return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
 
     def _actual_live(self, origin: str | None) -> Decision:
-        """:meth:`actual` for origins loaded at run time: first make sure the set is this
-        process's and within max_stale (see ``LiveOriginMatcher.ensure``, inlined); then
+        """:meth:`actual` for origins loaded at run time: first make sure, now and then,
+        that the set is this process's and within max_stale (``LiveOriginMatcher.ensure``,
+        inlined: one clock read); then
         a loaded origin's precomputed answer, or a looked-up origin's cached one (its
         grant made once per policy and kept with the cache entry)."""
         live: LiveOriginMatcher = self.origins  # type: ignore[assignment]
-        if live.pid != _getpid() or _monotonic() >= live.closes_at:
+        if _monotonic() >= live.check_at:
             live.source.adopt_process()
         if origin is None:
             return self._no_origin
