@@ -306,3 +306,23 @@ def test_a_message_that_cannot_be_applied_drops_the_cache_never_reads_the_set(
     assert stats["cmdstat_sismember"]["calls"] == 1
     assert "cmdstat_sscan" not in stats
     assert client.info("stats")["total_net_output_bytes"] < 5_000
+
+
+def test_check_and_routes_answer_through_the_lookup(made: list[CachedOrigins]) -> None:
+    from flask.cli import FlaskGroup
+
+    def is_tenant(origin: str) -> bool:
+        return origin == A
+
+    app = app_with(per_origin(made, is_tenant))  # type: ignore[arg-type]
+
+    def run(*args: str) -> Any:
+        return app.test_cli_runner().invoke(FlaskGroup(), args=["cors", *args])
+
+    granted = run("check", "/api/data", "--origin", A)
+    assert granted.exit_code == 0, granted.output
+    assert "CachedOrigins(is_tenant): exact origins looked up one by one, 0 patterns " \
+           "loaded" in granted.output
+    refused = run("check", "/api/data", "--origin", B)
+    assert refused.exit_code == 1 and "matches none of the allowed origins" in refused.output
+    assert "exact origins looked up one by one" in run("routes").output
