@@ -193,6 +193,18 @@ def evaluate_targets(
                 f"{_f(cached)} µs vs {_f(static)} µs",
             )
         )
+        looked_up = get(f"origins_lookup_10000{suffix}", OURS, "overhead_us")
+        targets.append(
+            ratio_target(
+                f"lookup_cached_vs_static{suffix or '_granted'}",
+                f"a {what} request answered from the per-origin cache (CachedOrigins(lookup=)) "
+                "costs no more than 1.1x a static list's lookup",
+                looked_up,
+                static,
+                1.1,
+                f"{_f(looked_up)} µs vs {_f(static)} µs",
+            )
+        )
     dec = get("decorator", OURS, "overhead_us")
     targets.append(
         ratio_target(

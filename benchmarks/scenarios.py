@@ -248,9 +248,23 @@ def _dynamic_scenarios() -> list[Scenario]:
         loaded = CachedOrigins(lambda: origins, ttl=3600, max_stale=7200)
         return build_app(c, options_for(c, origins=loaded))
 
+    members = frozenset(origins)
+
+    def looked_up(c: Contestant) -> Flask:
+        if c.key != CROSSORIGIN:
+            return static(c)
+        from flask_crossorigin import CachedOrigins
+
+        # Per-origin mode: after the first request, the answer comes from the cache.
+        per_origin = CachedOrigins(lookup=members.__contains__, ttl=3600, max_stale=7200)
+        return build_app(c, options_for(c, origins=per_origin))
+
     found = []
     for kind, build, what in (("", static, "listed"), ("cached_", cached, "loaded by "
-                                                        "CachedOrigins (flask-cors: listed)")):
+                                                        "CachedOrigins (flask-cors: listed)"),
+                              ("lookup_", looked_up, "looked up one by one by "
+                               "CachedOrigins(lookup=), answered from its cache "
+                               "(flask-cors: listed)")):
         found.append(Scenario(
             f"origins_{kind}{DYNAMIC_SIZE}",
             f"simple GET, {DYNAMIC_SIZE} exact origins {what}, the request from the last one",

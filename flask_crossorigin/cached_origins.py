@@ -13,8 +13,14 @@ its load; then the policy refuses every cross-origin request (fails closed)
 until a load succeeds. A load that hangs is abandoned after ``load_timeout``
 seconds, and counted as a failure.
 
-Threads are per process: after ``fork`` (gunicorn's workers) the child starts
-its own on first use, and never uses the parent's Redis connections.
+Threads are per process: after ``fork`` the child starts its own, and never uses
+the parent's Redis connections. Python's fork hook does it where it runs
+(gunicorn); where a server forks without it (uWSGI's prefork), the first request
+in the child notices that its process is not the one that started the threads
+(:meth:`~flask_crossorigin.origins.LiveOriginMatcher.ensure`: a clock read, and a
+``getpid`` every 0.1 s), and starts them; uWSGI's master starts none (a worker
+forked while one of them held the GIL would hang). ``max_stale`` is enforced there
+too, on the request path, so it holds in a process where no thread runs at all.
 """
 
 from __future__ import annotations
@@ -22,16 +28,20 @@ from __future__ import annotations
 import math
 import os
 import re
+import sys
 import threading
 import time
 import weakref
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from .errors import ConfigurationError, Problem, collected_warnings
+from .origin_lookups import LookupOriginMatcher, OriginLookups
 from .origins import (
     ANY_ORIGIN,
     IGNORED_ENTRY,
+    NULL_ORIGIN,
+    PROCESS_CHECK_INTERVAL,
     ClosedOriginMatcher,
     LiveOriginMatcher,
     OriginMatcher,
@@ -51,14 +61,20 @@ FIRST_RETRY = 0.5
 Loader = Callable[[], Iterable[Any]]
 
 
+#: What an invalidation says: one origin and its new answer (``None``: unknown), or
+#: ``None`` for everything.
+Change = Optional[tuple[str, Optional[bool]]]
+
+
 class InvalidationChannel(Protocol):
     """How processes tell each other to reload (``redis_origins.RedisChannel``)."""
 
-    def publish(self) -> None: ...
+    def publish(self, change: Change = None) -> None: ...
 
-    def start(self, reload: Callable[[str], None]) -> None:
-        """Listen in a thread of this process; call ``reload(why)`` on every message and
-        every (re)connection."""
+    def start(self, notify: Callable[[str, Change], None]) -> None:
+        """Listen in a thread of this process; call ``notify(why, change)`` on every
+        message (``change``: ``None`` when it is not one origin's, or cannot be read)
+        and ``notify(why, None)`` on every (re)connection."""
 
     def after_fork(self) -> None:
         """Forget the parent's connections and threads (in the child, after fork)."""
@@ -90,24 +106,60 @@ class CachedOrigins(OriginSource):
         Needs ``pip install 'flask-crossorigin[redis]'``.
     :param channel: the Redis channel of ``invalidate_via``.
     :param load_timeout: seconds a load may take before it counts as failed.
+
+    **Per-origin mode**, for large sets (thousands of tenant domains and more):
+    pass ``lookup``, a callable ``(origin) -> bool`` that asks the store about one
+    exact origin (one indexed query). Exact origins are then never loaded: each is
+    looked up on its first request and its answer cached in this process, granted
+    and refused apart (see ``origin_lookups.py``); ``load``, if given, returns only
+    the few wildcards and regexes. ``lookup`` runs on the request path, in the app
+    context: give it a short timeout of its own (a failing store opens a one-second
+    circuit breaker, but cannot interrupt a lookup that hangs).
+
+    :param lookup: ``(origin) -> bool`` for exact origins (per-origin mode).
+    :param cache_size: granted origins cached per process (per-origin mode).
+    :param negative_cache_size: refused origins cached per process, apart, so that
+        a flood of unknown origins never evicts the granted ones.
+    :param negative_ttl: seconds a refusal is cached (default: ``ttl``); a granted
+        answer is cached ``ttl`` seconds. :meth:`invalidate` with an origin
+        updates both at once, in every process with ``invalidate_via``.
     """
 
     def __init__(
         self,
-        load: Loader,
+        load: Loader | None = None,
         *,
+        lookup: Callable[[str], Any] | None = None,
         ttl: float = 60.0,
         max_stale: float = 600.0,
         invalidate_via: Any = None,
         channel: str = DEFAULT_CHANNEL,
         load_timeout: float = 10.0,
+        cache_size: int = 10_000,
+        negative_cache_size: int = 10_000,
+        negative_ttl: float | None = None,
     ) -> None:
         problems = []
-        if not callable(load):
+        if load is None and lookup is None:
+            problems.append(Problem("CachedOrigins()", "load", load,
+                                    "must be a callable returning the list of origins (or "
+                                    "pass lookup=, a callable origin -> bool)"))
+        elif load is not None and not callable(load):
             problems.append(Problem("CachedOrigins()", "load", load,
                                     "must be a callable returning the list of origins"))
+        if lookup is not None and not callable(lookup):
+            problems.append(Problem("CachedOrigins()", "lookup", lookup,
+                                    "must be a callable origin -> bool"))
+        for name, size in (("cache_size", cache_size),
+                           ("negative_cache_size", negative_cache_size)):
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                problems.append(Problem("CachedOrigins()", name, size,
+                                        "must be a whole number of origins, at least 1"))
+        if negative_ttl is None:
+            negative_ttl = ttl
         for name, value, least in (("ttl", ttl, 0.0), ("max_stale", max_stale, 0.0),
-                                   ("load_timeout", load_timeout, 0.0)):
+                                   ("load_timeout", load_timeout, 0.0),
+                                   ("negative_ttl", negative_ttl, 0.0)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
                     math.isfinite(value) and value > least):
                 problems.append(Problem("CachedOrigins()", name, value,
@@ -119,11 +171,19 @@ class CachedOrigins(OriginSource):
                 "make max_stale at least ttl (ten times ttl is a good start)"))
         if problems:
             raise ConfigurationError(problems)
-        self._load = load
+        self._load: Loader = load if load is not None else _no_patterns
+        self._name = _name_of(load if load is not None else lookup)
         self.ttl = float(ttl)
         self.max_stale = float(max_stale)
         self.load_timeout = float(load_timeout)
-        self.live = LiveOriginMatcher(self, ClosedOriginMatcher("they have not been loaded yet"))
+        #: The per-origin answers (``None``: the whole-list mode).
+        self.lookups: OriginLookups | None = None
+        if lookup is not None:
+            self.lookups = OriginLookups(
+                self, lookup, size=cache_size, negative_size=negative_cache_size,
+                ttl=self.ttl, negative_ttl=float(negative_ttl), max_stale=self.max_stale)
+        self.live = LiveOriginMatcher(
+            self, self._serving(ClosedOriginMatcher("they have not been loaded yet")))
         self._channel: InvalidationChannel | None = None
         if invalidate_via is not None:
             from .redis_origins import RedisChannel  # only when used: it imports redis
@@ -161,10 +221,12 @@ class CachedOrigins(OriginSource):
         self._pending: threading.Thread | None = None  # a load that has not returned
         self._next_load = 0.0
         self._stopped = False
+        self._start_wanted = False  # threads to start at this process's first request
         self._pid = os.getpid()
+        self.live.pid = self._pid
 
     def __repr__(self) -> str:
-        return f"<CachedOrigins {_name_of(self._load)} {self.state}>"
+        return f"<CachedOrigins {self._name} {self.state}>"
 
     # -- state, for people ---------------------------------------------------------------
 
@@ -182,8 +244,11 @@ class CachedOrigins(OriginSource):
         return "fresh"
 
     def describe(self) -> dict[str, Any]:
+        lookups = self.lookups.describe() if self.lookups is not None else {}
         return {
-            "source": f"CachedOrigins({_name_of(self._load)})",
+            **lookups,
+            "mode": "per-origin" if self.lookups is not None else "whole-list",
+            "source": f"CachedOrigins({self._name})",
             "ttl": self.ttl,
             "max_stale": self.max_stale,
             "invalidate_via": self._channel.describe() if self._channel else None,
@@ -201,17 +266,37 @@ class CachedOrigins(OriginSource):
         place; ``False`` when the load failed (logged; the policy serves as before)."""
         return self._reload("refresh()")
 
-    def invalidate(self) -> bool:
-        """Reload now in this process (as :meth:`refresh`) and, with ``invalidate_via``,
-        tell every other process to reload. Call it after changing what ``load`` reads."""
+    def invalidate(self, origin: str | None = None) -> bool:
+        """Tell this process and, with ``invalidate_via``, every other one that what the
+        store says has changed. Call it after the change is committed.
+
+        Without ``origin``: reload now in this process (as :meth:`refresh`), drop every
+        cached answer, and make every other process do the same. With ``origin`` (an
+        exact origin, per-origin mode): forget the answer about that one origin only,
+        here and in every process; its next request asks the store. (In the whole-list
+        mode, an origin reloads the whole list.)"""
+        if origin is not None and self.lookups is not None:
+            return self._publish_change(_canonical_exact(origin), None)
         loaded = self._reload("invalidate()")
-        if self._channel is not None:
-            try:
-                self._channel.publish()
-            except Exception as error:  # the others still reload within ttl
-                logger.error("could not publish the invalidation of %r: %s", self, error)
-                return False
-        return loaded
+        if self.lookups is not None:
+            self.lookups.clear()
+        return self._publish(None) and loaded
+
+    def _publish_change(self, origin: str, granted: bool | None) -> bool:
+        """One origin changed: apply here, then tell the other processes."""
+        if self.lookups is not None:
+            self.lookups.apply(origin, granted)
+        return self._publish((origin, granted))
+
+    def _publish(self, change: Change) -> bool:
+        if self._channel is None:
+            return True
+        try:
+            self._channel.publish(change)
+        except Exception as error:  # the others still learn within ttl
+            logger.error("could not publish the invalidation of %r: %s", self, error)
+            return False
+        return True
 
     def attach(self, app: Flask) -> None:
         """Bind to an app (loads run in its context), load for the first time if never
@@ -239,6 +324,14 @@ class CachedOrigins(OriginSource):
             self._after_fork()
         if self._thread is not None or self._stopped:
             return
+        if _in_uwsgi_master():
+            # uWSGI forks its workers in C: a worker forked while a thread of the master
+            # holds the GIL never runs Python again. No thread here, then: the first
+            # request of each process (a pid that is never a process's) starts its own.
+            self._start_wanted = True
+            self.live.pid = -1
+            self.live.check_at = 0.0  # every process's first request checks
+            return
         with self._state_lock:
             if self._thread is not None:
                 return
@@ -247,7 +340,19 @@ class CachedOrigins(OriginSource):
                 daemon=True)
             self._thread.start()
         if self._channel is not None:
-            self._channel.start(self.request_reload)
+            self._channel.start(self._notified)
+
+    def _notified(self, why: str, change: Change) -> None:
+        """A message on the channel (the listening thread): one origin, or everything.
+        Per origin, that entry is updated or evicted; everything (a reconnection, a
+        message that cannot be applied) drops the cache and reloads the patterns,
+        never the exact origins."""
+        if change is not None and self.lookups is not None:
+            self.lookups.apply(*change)
+            return
+        if self.lookups is not None:
+            self.lookups.clear()
+        self.request_reload(why)
 
     def request_reload(self, why: str) -> None:
         """Ask this process's reloading thread to reload soon (never waits)."""
@@ -296,12 +401,14 @@ class CachedOrigins(OriginSource):
                 self._failed(f"compiling failed: {type(error).__name__}: {error}")
                 return False
             with self._state_lock:
-                self.live.swap(matcher)
+                self.live.swap(self._serving(matcher))
                 if self.last_error is not None:
                     logger.warning("the origins of %r load again (%d origins)",
                                    self, self.loaded_count)
                 # max_stale counts from when the load began: its data is at least that new.
                 self._good_at = started
+                self.live.closes_at = started + self.max_stale
+                self.live.check_at = min(self.live.check_at, self.live.closes_at)
                 self.loaded_at = time.time() - (time.monotonic() - started)
                 self.last_error = None
                 self.loads_ok += 1
@@ -329,6 +436,11 @@ class CachedOrigins(OriginSource):
             except BaseException as error:  # reported by the waiting thread
                 box["error"] = error
 
+        if _in_uwsgi_master():  # no thread in uWSGI's master (see _start): load inline
+            run()
+            if "error" in box:
+                raise box["error"]
+            return box["value"]  # type: ignore[no-any-return]
         thread = threading.Thread(target=run, name="flask-crossorigin load", daemon=True)
         thread.start()
         give_up = time.monotonic() + self.load_timeout
@@ -380,16 +492,17 @@ class CachedOrigins(OriginSource):
         if age < self.max_stale:
             return
         self._closed = True
+        self.live.closes_at = math.inf
         reason = (f"no load succeeded for {age:.0f} s (max_stale={self.max_stale:g}); last "
                   f"error: {self.last_error}")
-        self.live.swap(ClosedOriginMatcher(reason))
+        self.live.swap(self._serving(ClosedOriginMatcher(reason)))
         logger.error("the origins of %r are closed: %s", self, reason)
 
     def _compile(self, entries: list[Any]) -> OriginMatcher:
         """Compile a loaded list like static origins, skipping (and logging) bad entries."""
         bad: dict[int, str] = {}
         for index, entry in enumerate(entries):
-            if not isinstance(entry, (str, re.Pattern)) or entry == ANY_ORIGIN:
+            if not isinstance(entry, (str, re.Pattern)) or _never_loaded(entry):
                 bad[index] = "; ".join(entry_problems(entry))
         good = [entry for index, entry in enumerate(entries) if index not in bad]
         with collected_warnings() as notes:
@@ -418,7 +531,33 @@ class CachedOrigins(OriginSource):
         self.skipped_count = len(bad)
         return matcher
 
+    def _serving(self, matcher: OriginMatcher) -> OriginMatcher:
+        """What answers: the loaded matcher, or (per-origin mode) it and the lookups."""
+        if self.lookups is None:
+            return matcher
+        return LookupOriginMatcher(matcher, self.lookups)
+
     # -- processes -----------------------------------------------------------------------
+
+    def adopt_process(self) -> None:
+        """From the request path (``LiveOriginMatcher.ensure``): start this process's own
+        threads when it was forked without Python's fork hook, and close a set that is
+        past ``max_stale`` when no thread did."""
+        if self.live.pid != os.getpid():
+            with _adopting:
+                if self.live.pid != os.getpid():
+                    stopped = self._stopped
+                    running = (self._thread is not None or self._start_wanted) and not stopped
+                    self._after_fork()
+                    self._stopped = stopped
+                    if running:
+                        logger.info("%r: a process forked without Python's fork hook; "
+                                    "starting its own reloading thread", self)
+                        self._start()
+        now = time.monotonic()
+        if now >= self.live.closes_at:
+            self._close_if_too_stale()
+        self.live.check_at = min(self.live.closes_at, now + PROCESS_CHECK_INTERVAL)
 
     def _after_fork(self) -> None:
         """In a forked child: the parent's threads and connections are not ours."""
@@ -432,9 +571,13 @@ class CachedOrigins(OriginSource):
 def entry_problems(entry: Any) -> list[str]:
     """What start-up would say about ``entry`` as an origin (an error or a warning);
     empty when it is a good origin, wildcard or regex."""
-    if entry == ANY_ORIGIN:
+    if isinstance(entry, str) and entry.strip(" \t\r\n\f\v") == ANY_ORIGIN:
         return ["'*' cannot be loaded: it would allow every origin; set origins='*' in the "
                 "configuration instead"]
+    if isinstance(entry, str) and entry.strip(" \t\r\n\f\v") == NULL_ORIGIN:
+        return ["'null' cannot be loaded: it is the Origin of sandboxed iframes, data: "
+                "URLs and local files, which any page can produce, so trusting it trusts "
+                "every site; list the real origins of the pages you trust"]
     if not isinstance(entry, (str, re.Pattern)):
         return [f"is a {type(entry).__name__}; load() returns origin strings or compiled "
                 "regexes"]
@@ -461,6 +604,24 @@ def not_written(entry: Any, messages: Iterable[str], done: str) -> str:
 _NEVER_SENT = "no browser sends such an Origin"
 
 
+def _no_patterns() -> list[str]:
+    return []
+
+
+def _canonical_exact(origin: str) -> str:
+    """An exact origin as browsers send it (the form stores hold and caches key on)."""
+    matcher, problems = compile_origins([origin])
+    if problems or matcher is None or len(matcher.exact) != 1:
+        raise ConfigurationError([Problem("CachedOrigins.invalidate()", "origin", origin,
+                                          "must be one exact origin ('https://a.example')")])
+    return next(iter(matcher.exact))
+
+
+def _never_loaded(entry: Any) -> bool:
+    """'*' and 'null': refused by every loaded set, whatever else it holds."""
+    return isinstance(entry, str) and entry.strip(" \t\r\n\f\v") in (ANY_ORIGIN, NULL_ORIGIN)
+
+
 def _entries_of(value: Any) -> list[Any]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(f"load() returned a {type(value).__name__}; return a list of origins")
@@ -478,10 +639,25 @@ def _name_of(load: Any) -> str:
     return str(name).rpartition("<locals>.")[2]
 
 
+def _in_uwsgi_master() -> bool:
+    """Whether this is uWSGI's master loading the app before forking its workers in C."""
+    uwsgi = sys.modules.get("uwsgi")
+    if uwsgi is None:
+        return False
+    try:
+        return bool(uwsgi.worker_id() == 0)
+    except Exception:  # not uWSGI's own module
+        return False
+
+
 _instances: weakref.WeakSet[CachedOrigins] = weakref.WeakSet()
+#: Taken only in a forked child, by the first requests that notice the fork.
+_adopting = threading.Lock()
 
 
 def _restart_in_child() -> None:
+    global _adopting
+    _adopting = threading.Lock()
     # gunicorn forks its workers from a master that may have loaded the app
     # (--preload): each worker reloads with threads and connections of its own.
     for origins in list(_instances):

@@ -17,8 +17,11 @@ as flask-cors ignores it. Only what is insecure or cannot be compiled is a probl
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import threading
+import time
 import weakref
 from collections.abc import Iterable
 from functools import lru_cache
@@ -331,6 +334,18 @@ class OriginSource:
     def attach(self, app: Any) -> None:
         """Called by the extension for each app whose policies use these origins."""
 
+    def adopt_process(self) -> None:
+        """Called from the request path by :meth:`LiveOriginMatcher.ensure` when its
+        :attr:`~LiveOriginMatcher.check_at` has passed: start this process's threads if
+        it is not the one that set up the source (a fork that skipped Python's fork
+        hooks), close a set past ``max_stale``, and set the next ``check_at``."""
+
+
+#: Seconds between two checks of the process id on the request path: a process forked
+#: without Python's fork hook (and without uWSGI's master, which asks at once) starts
+#: its own threads within this time of its first request.
+PROCESS_CHECK_INTERVAL = 0.1
+
 
 class LiveOriginMatcher:
     """The origins of an :class:`OriginSource`: the compiled matcher of its last load.
@@ -341,21 +356,41 @@ class LiveOriginMatcher:
     answers for it: a request reads one consistent set, with no lock and no I/O.
     """
 
-    __slots__ = ("source", "current", "_followers", "_lock", "__weakref__")
+    __slots__ = ("source", "current", "pid", "closes_at", "check_at", "_followers", "_lock",
+                 "__weakref__")
     any_origin = False
     callables: tuple[Callable[[str], bool], ...] = ()
 
     def __init__(self, source: OriginSource, initial: OriginMatcher) -> None:
         self.source = source
         self.current = initial
+        #: The process whose threads keep :attr:`current` up to date.
+        self.pid = os.getpid()
+        #: ``time.monotonic()`` after which :attr:`current` may no longer serve
+        #: (``max_stale``), whether or not a thread of this process is there to close it.
+        self.closes_at = math.inf
+        #: ``time.monotonic()`` of the next check (of the process and of ``max_stale``):
+        #: at most :data:`PROCESS_CHECK_INTERVAL` ahead, and never after :attr:`closes_at`.
+        self.check_at = 0.0
         self._followers: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lock = threading.Lock()  # guards the followers, never taken by a request
 
+    def ensure(self) -> None:
+        """Make :attr:`current` right for this process and this instant (request path:
+        one clock read; the process id, a system call, at most every
+        :data:`PROCESS_CHECK_INTERVAL`). A worker forked without Python's fork hooks
+        starts its own threads here; a set past ``max_stale`` closes here, on time,
+        even where no thread runs."""
+        if time.monotonic() >= self.check_at:
+            self.source.adopt_process()
+
     def check(self, origin: str, policy_name: str) -> Refusal | None:
+        self.ensure()
         return self.current.check(origin, policy_name)
 
     @property
     def exact(self) -> frozenset[str]:
+        self.ensure()
         return self.current.exact
 
     @property

@@ -9,6 +9,7 @@ method, then request headers.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,8 @@ from .writes import WriteProtection, write_protection
 
 if TYPE_CHECKING:
     from .metrics import PolicyMetrics
+
+_monotonic = time.monotonic
 
 ACAO = "Access-Control-Allow-Origin"
 ACAC = "Access-Control-Allow-Credentials"
@@ -155,6 +158,10 @@ class Policy:
             # (take_origins). Following first, then checking that no set was swapped in
             # meanwhile, means a reload in another thread is never missed.
             origins.follow(self)
+            # Before the answers precomputed for a set: is it this process's, still fresh?
+            self.actual = self._actual_live  # type: ignore[method-assign]
+            #: The per-origin answers of the source (``CachedOrigins(lookup=)``), if any.
+            self._lookups: Any = getattr(origins.source, "lookups", None)
             while True:
                 current = origins.current
                 self._exact_grants = self.prepare_origins(current)
@@ -225,6 +232,38 @@ class Policy:
         if refusal is not None:
             return Decision((), self.actual_vary, refusal)
         if self._wildcard or not self._echoable(origin):
+            return self._wildcard_grant
+        return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
+
+    def _actual_live(self, origin: str | None) -> Decision:
+        """:meth:`actual` for origins loaded at run time: first make sure, now and then,
+        that the set is this process's and within max_stale (``LiveOriginMatcher.ensure``,
+        inlined: one clock read); then
+        a loaded origin's precomputed answer, or a looked-up origin's cached one (its
+        grant made once per policy and kept with the cache entry)."""
+        live: LiveOriginMatcher = self.origins  # type: ignore[assignment]
+        if _monotonic() >= live.check_at:
+            live.source.adopt_process()
+        if origin is None:
+            return self._no_origin
+        grant = self._exact_grants.get(origin)
+        if grant is not None:
+            return grant
+        lookups = self._lookups
+        if lookups is not None:
+            entry = lookups.granted.get(origin)
+            if entry is not None and entry[0] > _monotonic():
+                lookups.hits += 1
+                grant = entry[2].get(self)
+                if grant is None:
+                    grant = entry[2][self] = self._wildcard_grant if self._wildcard else \
+                        Decision(((ACAO, origin),) + self._actual_static, self.actual_vary,
+                                 None)
+                return grant
+        refusal = live.current.check(origin, self.name)
+        if refusal is not None:
+            return Decision((), self.actual_vary, refusal)
+        if self._wildcard:
             return self._wildcard_grant
         return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
 

@@ -29,6 +29,10 @@ REASONS: dict[str, str] = {
     "origin-callable-failed": (
         "the origins callable of {policy} raised {error}; the origin {origin} was refused"
     ),
+    "origin-lookup-failed": (
+        "the origins of {policy} could not be asked about {origin} ({error}), and it was "
+        "not confirmed within max_stale; refused until the store answers"
+    ),
     "origins-closed": (
         "the origins of {policy} are closed: {error}; every cross-origin request is refused "
         "until a load succeeds (the origin {origin} was refused)"

@@ -14,16 +14,19 @@ package does.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
+import json
+import re
 import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .cached_origins import CachedOrigins, entry_problems
+from .cached_origins import CachedOrigins, Change, entry_problems
 from .errors import ConfigurationError, Problem
-from .origins import compile_origins
+from .origins import LiveOriginMatcher, compile_origins
 from .reasons import logger
 
 if TYPE_CHECKING:
@@ -56,8 +59,11 @@ class RedisChannel:
             self._url = None
             self._given = redis
         else:
+            # Shown only when it cannot hold a password (a URL in bytes, a dict can).
+            shown = redis if isinstance(redis, (int, float, type(None))) else \
+                f"a {type(redis).__name__}"
             raise ConfigurationError([Problem(
-                "CachedOrigins()", "invalidate_via", redis,
+                "CachedOrigins()", "invalidate_via", shown,
                 "must be a Redis URL ('redis://localhost:6379/0') or a redis.Redis client")])
         self.channel = channel
         self._made: redis_module.Redis | None = None
@@ -86,15 +92,19 @@ class RedisChannel:
                     f"{kwargs.get('db', 0)}"
         return f"{where} channel {self.channel!r}"
 
-    def publish(self) -> None:
-        self.client().publish(self.channel, self._token)
+    def publish(self, change: Change = None) -> None:
+        """Everything (``None``), or one origin and its new answer: a few dozen bytes."""
+        message: dict[str, Any] = {"from": self._token}
+        if change is not None:
+            message["origin"], message["granted"] = change
+        self.client().publish(self.channel, json.dumps(message))
 
-    def start(self, reload: Callable[[str], None]) -> None:
+    def start(self, notify: Callable[[str, Change], None]) -> None:
         if self._thread is not None:
             return
         self._stopped = False
         self._thread = threading.Thread(
-            target=self._listen, args=(reload,), daemon=True,
+            target=self._listen, args=(notify,), daemon=True,
             name=f"flask-crossorigin listen {self.channel}")
         self._thread.start()
 
@@ -112,7 +122,7 @@ class RedisChannel:
             thread.join(timeout=3)
         self._thread = None
 
-    def _listen(self, reload: Callable[[str], None]) -> None:
+    def _listen(self, notify: Callable[[str, Change], None]) -> None:
         delay = 0.05
         lost_at: float | None = None
         while not self._stopped:
@@ -133,9 +143,11 @@ class RedisChannel:
                                            self.channel, time.monotonic() - lost_at)
                             lost_at = None
                         delay = 0.05
-                        reload("subscribed")
-                    elif message["type"] == "message" and _text(message["data"]) != self._token:
-                        reload("invalidated")
+                        notify("subscribed", None)
+                    elif message["type"] == "message":
+                        mine, change = self._read(_text(message["data"]))
+                        if not mine:
+                            notify("invalidated", change)
             except Exception as error:
                 if self._stopped:
                     break
@@ -151,21 +163,42 @@ class RedisChannel:
                         pubsub.close()
 
 
+    def _read(self, data: str) -> tuple[bool, Change]:
+        """(sent by this instance, the change); a message that cannot be read, or one
+        of an older version (its token alone), changes everything."""
+        if data == self._token:
+            return True, None
+        try:
+            message = json.loads(data)
+            origin, granted = message.get("origin"), message.get("granted")
+            if message.get("from") == self._token:
+                return True, None
+            if isinstance(origin, str) and (granted is None or isinstance(granted, bool)):
+                return False, (origin, granted)
+        except (ValueError, AttributeError):
+            pass
+        return False, None
+
+
 def _without_password(url: str) -> str:
-    """``url`` for people: a password in it (``redis://:secret@host``, a lone
-    ``redis://secret@host``, ``?password=secret``) is never shown."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, host = netloc.rpartition("@")
-        user, sep, _ = userinfo.partition(":")
-        netloc = f"{user}:***@{host}" if sep else f"***@{host}"
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    query = parts.query
-    if any(name.lower() == "password" for name, _ in pairs):
-        query = urlencode([(name, "***" if name.lower() == "password" else value)
-                           for name, value in pairs], safe="*")
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    """``url`` for people: a password in it, in the user info (``redis://:secret@host``,
+    or a lone ``redis://secret@host``) or in the query (``?password=secret``, which
+    redis-py reads too), is never shown."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if "@" in netloc:
+            user_info, _, host = netloc.rpartition("@")
+            user, colon, _ = user_info.partition(":")
+            netloc = f"{user}:***@{host}" if colon else f"***@{host}"
+        query = parts.query
+        if query:
+            query = urlencode([(name, "***" if "password" in name.lower() else value)
+                               for name, value in parse_qsl(query, keep_blank_values=True)],
+                              safe="*")
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:  # not a URL that parses: show none of it
+        return "redis://(a URL that does not parse)"
 
 
 def _text(value: Any) -> str:
@@ -173,13 +206,19 @@ def _text(value: Any) -> str:
 
 
 class RedisOrigins(CachedOrigins):
-    """Trusted origins kept in a Redis set, managed with :meth:`add` and :meth:`remove`
-    (or ``flask cors origins add|remove``), and reloaded in every process within a
-    second of a change.
+    """Trusted origins kept in Redis, managed with :meth:`add` and :meth:`remove` (or
+    ``flask cors origins add|remove``); a change reaches every process within a second.
 
-    ``redis`` is a Redis URL or a ``redis.Redis`` client. Built on
-    :class:`CachedOrigins`: ``ttl`` and ``max_stale`` mean the same, and a Redis
-    that is down is a load that fails.
+    ``redis`` is a Redis URL or a ``redis.Redis`` client. Exact origins are members of
+    the set at ``key``, and are never loaded: each process asks Redis about one origin
+    (``SISMEMBER``) on its first request from it, and caches the answer (see
+    :class:`CachedOrigins`'s per-origin mode: ``cache_size``, ``negative_cache_size``,
+    ``negative_ttl``). Wildcards and regexes are the set at ``<key>:patterns``, small,
+    loaded as a whole every ``ttl``. :meth:`add` and :meth:`remove` of an exact origin
+    publish that one origin: every process updates that one cached answer.
+
+    :param lookup_timeout: seconds a lookup may wait for Redis (connect and answer)
+        before it counts as failed; then no lookup is tried for a second.
     """
 
     def __init__(
@@ -190,10 +229,21 @@ class RedisOrigins(CachedOrigins):
         ttl: float = 60.0,
         max_stale: float = 600.0,
         load_timeout: float = 10.0,
+        cache_size: int = 10_000,
+        negative_cache_size: int = 10_000,
+        negative_ttl: float | None = None,
+        lookup_timeout: float = 0.25,
     ) -> None:
         self.key = key
-        super().__init__(self._members, ttl=ttl, max_stale=max_stale, invalidate_via=redis,
-                         channel=f"{key}:invalidate", load_timeout=load_timeout)
+        #: Where the wildcards and regexes are (exact origins are at ``key``).
+        self.patterns_key = f"{key}:patterns"
+        self.lookup_timeout = lookup_timeout
+        self._lookup_made: Any = None
+        super().__init__(self._patterns, lookup=self._is_member, ttl=ttl,
+                         max_stale=max_stale, invalidate_via=redis,
+                         channel=f"{key}:invalidate", load_timeout=load_timeout,
+                         cache_size=cache_size, negative_cache_size=negative_cache_size,
+                         negative_ttl=negative_ttl)
 
     @property
     def _redis_channel(self) -> RedisChannel:
@@ -209,41 +259,119 @@ class RedisOrigins(CachedOrigins):
         found["source"] = f"RedisOrigins(set {self.key!r} at {where})"
         return found
 
-    def _members(self) -> list[str]:
-        return [_text(member) for member in self._redis_channel.client().smembers(self.key)]
+    # -- reading ---------------------------------------------------------------------------
+
+    def _patterns(self) -> list[str]:
+        client = self._redis_channel.client()
+        return [_text(member) for member in client.smembers(self.patterns_key)]
+
+    def _lookup_client(self) -> Any:
+        """This process's client for lookups: short timeouts, no retry (a request waits
+        at most ``lookup_timeout`` on a Redis that is down)."""
+        if self._lookup_made is None:
+            module = _redis()
+            from redis.backoff import NoBackoff
+            from redis.retry import Retry
+
+            pool = self._redis_channel.client().connection_pool
+            kwargs = {**pool.connection_kwargs, "socket_timeout": self.lookup_timeout,
+                      "socket_connect_timeout": self.lookup_timeout,
+                      "retry": Retry(NoBackoff(), 0)}
+            kwargs.pop("retry_on_timeout", None)
+            self._lookup_made = module.Redis(connection_pool=module.ConnectionPool(
+                connection_class=pool.connection_class, **kwargs))
+        return self._lookup_made
+
+    def _is_member(self, origin: str) -> bool:
+        return bool(self._lookup_client().sismember(self.key, origin))
+
+    def _after_fork(self) -> None:
+        self._lookup_made = None  # its sockets are the parent's
+        super()._after_fork()
 
     def list(self) -> list[str]:
-        """The origins in the set, read from Redis now, sorted."""
-        return sorted(self._members())
+        """Every entry, exact origins and patterns, read from Redis now, sorted (a whole
+        scan of the set: for people and small sets, never used to answer requests)."""
+        client = self._redis_channel.client()
+        exact = [_text(member) for member in client.sscan_iter(self.key, count=1000)]
+        return sorted(exact + self._patterns())
 
-    def add(self, origin: str) -> str:
-        """Validate ``origin`` as start-up would, add it, and make every process reload.
-        Returns the entry as stored (exact origins normalized: lowercase host...)."""
-        stored = _checked(origin, "RedisOrigins.add()")
-        self._redis_channel.client().sadd(self.key, stored)
-        self.invalidate()
+    def count(self) -> tuple[int, int]:
+        """(exact origins, patterns) in Redis now."""
+        client = self._redis_channel.client()
+        return int(client.scard(self.key)), int(client.scard(self.patterns_key))
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add(self, origin: str | re.Pattern[str]) -> str:
+        """Validate ``origin`` as start-up would, add it, and tell every process.
+        Returns the entry as stored: its one canonical form (see :func:`canonical_entry`),
+        so that :meth:`remove` of any spelling :meth:`add` accepts removes it."""
+        stored = canonical_entry(origin, "RedisOrigins.add()")
+        client = self._redis_channel.client()
+        if _is_exact(stored):
+            client.sadd(self.key, stored)
+            self._publish_change(stored, True)
+        else:
+            client.sadd(self.patterns_key, stored)
+            self.invalidate()
         return stored
 
-    def remove(self, origin: str) -> bool:
-        """Remove ``origin`` (as stored, or as :meth:`add` would store it) and make every
-        process reload. ``False`` when it was not in the set."""
+    def remove(self, origin: str | re.Pattern[str]) -> bool:
+        """Remove ``origin`` (as stored, or in any spelling :meth:`add` accepts) and tell
+        every process. ``False`` when it was not there."""
         client = self._redis_channel.client()
-        removed = bool(client.srem(self.key, origin))
-        if not removed:
-            stored = _checked(origin, "RedisOrigins.remove()")
-            removed = bool(client.srem(self.key, stored))
+        spellings = [origin] if isinstance(origin, str) else []
+        removed_as: str | None = None
+        for spelling in spellings + [""]:
+            if not spelling:
+                spelling = canonical_entry(origin, "RedisOrigins.remove()")
+            # An older version kept patterns in the set itself: removed from both.
+            if client.srem(self.key, spelling) | client.srem(self.patterns_key, spelling):
+                removed_as = spelling
+                break
+        if removed_as is not None and _is_exact(removed_as):
+            self._publish_change(removed_as, False)
+        else:
+            self.invalidate()
+        return removed_as is not None
+
+    def migrate(self) -> builtins.list[str]:
+        """Move the wildcards and regexes an older version kept in the set at ``key``
+        to ``<key>:patterns`` (one scan of the set); returns what moved."""
+        client = self._redis_channel.client()
+        moved = []
+        for member in client.sscan_iter(self.key, count=1000):
+            entry = _text(member)
+            if not _is_exact(entry):
+                client.smove(self.key, self.patterns_key, entry)
+                moved.append(entry)
         self.invalidate()
-        return removed
+        return sorted(moved)
 
 
-def _checked(origin: Any, where: str) -> str:
-    """``origin`` as it is stored, or :class:`ConfigurationError` with start-up's message."""
+def _is_exact(entry: str) -> bool:
+    """Whether a stored entry is an exact origin (not a wildcard nor a regex)."""
+    matcher, problems = compile_origins([entry])
+    return not problems and matcher is not None and len(matcher.exact) == 1
+
+
+def canonical_entry(origin: Any, where: str = "canonical_entry()") -> str:
+    """The one form in which ``origin`` is stored, or :class:`ConfigurationError` with
+    start-up's message. Exact origins as browsers send them (``https://a.example``);
+    wildcards the same way (``https://*.a.example``: scheme and host lowercase, no
+    default port); regexes as their pattern, without surrounding whitespace (a
+    regex is case-sensitive: ``https://A\\.example`` is another regex)."""
     messages = entry_problems(origin)
-    if not isinstance(origin, str):
+    if not isinstance(origin, (str, re.Pattern)):
         messages = messages or ["must be a string"]
     if messages:
         raise ConfigurationError([Problem(where, "origins", origin, m) for m in messages])
     matcher, _ = compile_origins([origin])
-    if matcher is not None and len(matcher.exact) == 1 and not matcher.regexes:
+    assert matcher is not None and not isinstance(matcher, LiveOriginMatcher)
+    if matcher.exact:
         return next(iter(matcher.exact))
-    return str(origin)
+    if matcher.wildcards:
+        scheme, parent, port = next(iter(matcher.wildcards))
+        return f"{scheme}://*.{parent}:{port}" if port else f"{scheme}://*.{parent}"
+    return matcher.regexes[0].pattern

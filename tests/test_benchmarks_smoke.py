@@ -29,6 +29,8 @@ TARGET_KEYS = {
     "csrf_safe_method",
     "csrf_write",
     "cached_vs_static_granted",
+    "lookup_cached_vs_static_granted",
+    "lookup_cached_vs_static_refused",
     "cached_vs_static_refused",
 }
 

@@ -96,6 +96,7 @@ BAD_ENTRIES = [
     "https://bücher.example",
     "http://127.000.000.001",
     "*",  # never from a loader
+    "null",  # never from a loader (issue 22): any page can send it
     "",
     b"https://bytes.example",
     42,
@@ -104,7 +105,7 @@ BAD_ENTRIES = [
     re.compile(rb"https://bytes\.example"),
 ]
 GOOD_ENTRIES = [A, "https://*.tenants.example", re.compile(r"https://[a-z]+\.regex\.example"),
-                r"https://[0-9]+\.numbers\.example", "null", "http://localhost:3000"]
+                r"https://[0-9]+\.numbers\.example", "http://localhost:3000"]
 
 
 @pytest.mark.parametrize("bad", BAD_ENTRIES, ids=repr)

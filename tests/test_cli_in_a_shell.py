@@ -136,7 +136,10 @@ def test_redis_back_and_a_refused_add(tmp_path: Path, redis_server: Any) -> None
         "Error: 'partner.example/' was not added to tenants: has no scheme; write "
         "'https://partner.example'; no browser sends such an Origin\n")
     listed = flask(tmp_path, "origins", "list", env=env)
-    assert listed.returncode == 0 and listed.stdout.splitlines()[1:] == ["  https://a.example"]
+    # A per-origin source: the store counted, never listed (issue 25).
+    assert listed.returncode == 0 and listed.stdout.splitlines()[1:] == [
+        "  in the store now: 1 exact origins, 0 patterns",
+        "  cached in this process: 0 granted, 0 refused; 0 lookups, no requests yet"]
 
 
 def test_a_table_source_add_is_a_usage_error_that_says_what_to_do(tmp_path: Path) -> None:

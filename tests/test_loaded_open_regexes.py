@@ -1,4 +1,5 @@
-"""A loaded regex that any registrable domain satisfies is '*' in disguise: skipped (issues 16, 19)."""
+"""A loaded regex that any registrable domain satisfies is '*' in disguise: skipped
+(issues 16, 19)."""
 
 from __future__ import annotations
 

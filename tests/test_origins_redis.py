@@ -114,22 +114,29 @@ def test_add_refuses_what_start_up_refuses_with_the_same_message(
     assert said in str(refused.value)
 
 
-def test_redis_down_serves_the_last_good_set_then_closes_then_recovers(
+def test_redis_down_keeps_confirmed_origins_until_max_stale_refuses_others_then_recovers(
         redis_server: Any, made: list[CachedOrigins]) -> None:
+    """Per origin (issue 25): an origin confirmed within max_stale keeps its answer while
+    Redis is down; one never confirmed in this process is refused at once, without
+    waiting; after max_stale nothing is granted; back, answers return within seconds."""
     store = RedisOrigins(redis_server.url, ttl=0.2, max_stale=1.5, load_timeout=1.0)
     made.append(store)
-    store.add(A)
     app = app_with(store)
+    store.add(A)
+    redis.Redis.from_url(redis_server.url).sadd(store.key, B)  # by another process
+    wait_until(lambda: grant(app, A) == A, timeout=2)  # asked, and confirmed, here
     client = app.test_client()
     redis_server.stop()
     stopped = time.monotonic()
-    wait_until(lambda: store.last_error is not None, timeout=3)
     while time.monotonic() - stopped < 1.0:
         response = client.get("/api/data", headers={"Origin": A})
         assert response.status_code == 200
         assert response.headers.get("Access-Control-Allow-Origin") == A
         time.sleep(0.05)
-    wait_until(lambda: store.state == "closed", timeout=3)
+    asked = time.monotonic()
+    assert grant(app, B) is None  # a member, but never confirmed here: refused
+    assert time.monotonic() - asked < 0.5  # at once (the breaker is open)
+    time.sleep(max(0.0, stopped + 1.6 - time.monotonic()))
     response = client.get("/api/data", headers={"Origin": A})
     assert response.status_code == 200 and "Access-Control-Allow-Origin" not in response.headers
     redis_server.start()  # an empty server: nothing was saved

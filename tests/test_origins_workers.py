@@ -15,12 +15,18 @@ that every worker answers. Every answer names its worker (``X-Worker``). Then:
   (the same processes) converges again;
 * a loader that raises or hangs never blocks or fails a request.
 
+The same app under uWSGI (``pyuwsgi``: prefork, ``--master``, 4 workers, no
+``--lazy-apps``), whose workers are forked in C without Python's fork hooks: a
+change reaches every worker within 1 s, and ``max_stale`` closes every worker on
+time while redis-server is down.
+
 Convergence times (median and max) are printed; docs/performance.rst quotes them.
 ``CROSSORIGIN_CONVERGENCE_CHANGES=20`` repeats the changes more (3 by default).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import socket
@@ -172,6 +178,118 @@ def gunicorn(environ: dict[str, str], preload: bool) -> Iterator[int]:
             process.kill()
             output = process.communicate()[0]
         gunicorn.output = output  # type: ignore[attr-defined]
+
+
+@contextmanager
+def uwsgi(environ: dict[str, str], log: Path) -> Iterator[int]:
+    """uWSGI's default prefork: the app is loaded in the master, workers forked in C."""
+    import signal
+
+    from .redis_server import free_port
+
+    port = free_port()
+    command = [
+        sys.executable, "-c", "import sys, pyuwsgi; sys.exit(pyuwsgi.run())",
+        "--master", "--processes", str(WORKERS), "--http-socket", f"127.0.0.1:{port}",
+        "--module", "tests.origins_uwsgi", "--chdir", str(ROOT), "--need-app",
+        "--die-on-term", "--disable-logging", "--listen", "128",
+        "--worker-reload-mercy", "3", "--reload-mercy", "3",
+    ]
+    with open(log, "w") as output:
+        # A session of its own: the master and its workers are stopped together.
+        process = subprocess.Popen(command, cwd=ROOT, start_new_session=True,
+                                   env={**os.environ, **environ, "PYTHONPATH": str(ROOT)},
+                                   stdout=output, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(600):
+            if process.poll() is not None:
+                raise RuntimeError(f"uWSGI exited: {log.read_text()}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                connection.request("GET", "/health")
+                if connection.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # workers uWSGI did not reap
+        process.wait()
+
+
+def test_uwsgi_workers_forked_without_fork_hooks_follow_removals_and_close_on_time(
+        redis_server: Any, tmp_path: Path) -> None:
+    """Each uWSGI worker notices on its first request that it is not the process that
+    started the reloading thread, and starts its own: a removed origin stops being
+    granted in every worker within 1 s, and max_stale closes every worker on time."""
+    import pyuwsgi  # noqa: F401  (a test dependency; fails loudly when missing)
+
+    table = tmp_path / "tenants.sqlite3"
+    with sqlite3.connect(table) as connection:
+        connection.execute("CREATE TABLE tenants (origin TEXT PRIMARY KEY)")
+    flaky_mode = tmp_path / "flaky"
+    flaky_mode.write_text("ok")
+    environ = {"CROSSORIGIN_REDIS_URL": redis_server.url, "CROSSORIGIN_TABLE": str(table),
+               "CROSSORIGIN_FLAKY": str(flaky_mode)}
+    store = RedisOrigins(redis_server.url, ttl=TTL, max_stale=MAX_STALE)
+    store.add(NEW)
+    with sqlite3.connect(table) as connection:  # loaded by the master, before it forks
+        connection.execute("INSERT INTO tenants VALUES (?)", (NEW,))
+    tenants = CachedOrigins(lambda: table_origins(str(table)), invalidate_via=redis_server.url,
+                            channel=TABLE_CHANNEL)
+    removes: list[float] = []
+    try:
+        with uwsgi(environ, tmp_path / "uwsgi.log") as port, \
+                Traffic(port, [("/redis/data", NEW)]) as traffic:
+            traffic.converge(time.monotonic(), "/redis/data", NEW, True, timeout=30)
+            workers = {s.worker for s in traffic.samples if s.status == 200}
+            assert len(workers) == WORKERS
+            for _ in range(CHANGES):
+                start = time.monotonic()
+                store.remove(NEW)
+                removes.append(traffic.converge(start, "/redis/data", NEW, False))
+                time.sleep(WINDOW)
+                after = traffic.since(start + WINDOW, "/redis/data", NEW)
+                assert after and not any(s.granted for s in after)
+                start = time.monotonic()
+                store.add(NEW)
+                traffic.converge(start, "/redis/data", NEW, True)
+
+            # The whole-list set over a table: only a reloading thread of each worker's
+            # own (started by its first request) can follow it.
+            traffic.targets = [("/table/data", NEW)]
+            traffic.converge(time.monotonic(), "/table/data", NEW, True, timeout=30)
+            for _ in range(CHANGES):
+                start = time.monotonic()
+                with sqlite3.connect(table) as connection:
+                    connection.execute("DELETE FROM tenants")
+                tenants.invalidate()
+                removes.append(traffic.converge(start, "/table/data", NEW, False))
+                start = time.monotonic()
+                with sqlite3.connect(table) as connection:
+                    connection.execute("INSERT INTO tenants VALUES (?)", (NEW,))
+                tenants.invalidate()
+                traffic.converge(start, "/table/data", NEW, True)
+            traffic.targets = [("/redis/data", NEW)]
+
+            redis_server.stop()  # no worker can reload: max_stale must close every one
+            stopped = time.monotonic()
+            time.sleep(MAX_STALE + 1.5)
+            closed = [s for s in traffic.since(stopped + MAX_STALE + 0.5, "/redis/data", NEW)]
+            assert {s.worker for s in closed} == workers
+            assert not any(s.granted for s in closed), "a worker not closed after max_stale"
+            redis_server.start()
+            samples = list(traffic.samples)
+            assert not [s for s in samples if s.status != 200]
+    finally:
+        store.close()
+        tenants.close()
+    assert max(removes) <= WINDOW, removes
+    print("\nuWSGI prefork: " + report("refuse after remove", removes))
 
 
 def report(name: str, times: list[float]) -> str:

@@ -36,6 +36,9 @@ def describe_origins(policy: Policy | None, *, short: bool = False) -> str | Non
 def describe_source(source: OriginSource, *, short: bool = False) -> str:
     found = source.describe()
     parts = [f"{found.get('source', source)}: {found.get('origins', '?')} origins"]
+    if found.get("mode") == "per-origin":
+        parts = [f"{found.get('source', source)}: exact origins looked up one by one, "
+                 f"{found.get('origins', '?')} patterns loaded"]
     if short:
         return f"{parts[0]}, {found.get('state', '?')}"
     if found.get("skipped"):
@@ -52,7 +55,17 @@ def describe_source(source: OriginSource, *, short: bool = False) -> str:
         parts.append(f"invalidated via {found['invalidate_via']}")
     if found.get("error"):
         parts.append(f"last error: {found['error']}")
+    if found.get("lookup_error"):
+        parts.append(f"last lookup error: {found['lookup_error']}")
     return ", ".join(parts)
+
+
+def _cache_line(found: dict[str, Any]) -> str:
+    rate = found.get("hit_rate")
+    shown = "no requests yet" if rate is None else f"hit rate {rate:.1%}"
+    return (f"  cached in this process: {found.get('cached_granted', 0)} granted, "
+            f"{found.get('cached_refused', 0)} refused; {found.get('lookups', 0)} lookups, "
+            f"{shown}")
 
 
 def origin_sources(app: Flask) -> list[OriginSource]:
@@ -129,6 +142,26 @@ def list_command() -> None:
         return
     check_loaded(sources)
     for index, source in enumerate(sources):
+        found = source.describe()
+        if found.get("mode") == "per-origin":
+            # A million exact origins are never listed: how many, and how the cache does.
+            counted = ""
+            counter = getattr(source, "count", None)
+            if callable(counter):
+                try:
+                    exact, patterns = counter()
+                except Exception as error:  # the store: one line, exit status 4
+                    raise unreachable(source, f"{type(error).__name__}: {error}") from error
+                counted = f"  in the store now: {exact} exact origins, {patterns} patterns"
+            if index:
+                click.echo("")
+            click.echo(describe_source(source))
+            if counted:
+                click.echo(counted)
+            click.echo(_cache_line(found))
+            for entry in sorted(source.live.entries):
+                click.echo(f"  {entry}")
+            continue
         entries = list(source.live.entries)  # what this process loaded
         reader = getattr(source, "list", None)
         if callable(reader):  # a RedisOrigins: the set as it is now
@@ -141,6 +174,18 @@ def list_command() -> None:
         click.echo(describe_source(source))
         for entry in sorted(entries):
             click.echo(f"  {entry}")
+
+
+@origins_command.command("migrate")
+@click.option("--key", help="The Redis key of the set, when the app has several.")
+@with_appcontext
+def migrate_command(key: str | None) -> None:
+    """Move wildcards and regexes kept in the set by an older version to <key>:patterns."""
+    store = _redis_store(current_flask_app(), key)
+    moved = store.migrate()
+    click.echo(f"moved {len(moved)} patterns from {store.key} to {store.patterns_key}")
+    for entry in moved:
+        click.echo(f"  {entry}")
 
 
 @origins_command.command("add")
