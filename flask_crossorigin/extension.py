@@ -736,12 +736,12 @@ def add_cors_headers(
 _NOT_INTERCEPTED = Decision((), (), None)
 
 
-def _decide(policy: Policy, status: int, environ: WSGIEnvironment) -> Decision:
+def _decide(policy: Policy, response: BaseResponse, environ: WSGIEnvironment) -> Decision:
     """The decision for a response the app made, once its own headers are known."""
     if UNHANDLED_KEY in environ and not policy.intercept_exceptions:
         return _NOT_INTERCEPTED  # by flask-cors's meaning of the option
     if "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ and is_preflight(environ):
-        if not 200 <= status < 300:  # the app's own refusal: no grant
+        if not 200 <= response.status_code < 300:  # the app's own refusal: no grant
             return Decision((), policy.preflight_vary, None)
         return policy.preflight_for(environ)
     return policy.actual(environ.get("HTTP_ORIGIN"))
@@ -770,11 +770,14 @@ def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnviron
     refusal = decision.refusal
     if refusal is None:
         return
-    preflight = is_preflight(environ)
-    kind = "preflight" if preflight else "write" if WRITE_REFUSED_KEY in environ else "request"
     # In debug mode a refusal is logged where the developer sees it.
     level = logging.WARNING if app.debug else logging.DEBUG
-    if logger.isEnabledFor(level):
+    logged = logger.isEnabledFor(level)
+    if not logged and not request_refused.receivers:
+        return  # nobody listens: nothing more to work out
+    preflight = is_preflight(environ)
+    if logged:
+        kind = "preflight" if preflight else "write" if WRITE_REFUSED_KEY in environ else "request"
         logger.log(
             level,
             "refused %s %s %s (%s): %s",
