@@ -41,6 +41,7 @@ from .report_only import report_write
 from .resources import ResourcePattern, ResourceTable, compile_resources
 from .response_headers import finish_answer, withhold_grants, write, write_answer
 from .signals import (
+    listens,
     preflight_answered,
     request_refused,
     send_preflight_answered,
@@ -773,7 +774,8 @@ def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnviron
     # In debug mode a refusal is logged where the developer sees it.
     level = logging.WARNING if app.debug else logging.DEBUG
     logged = logger.isEnabledFor(level)
-    if not logged and not request_refused.receivers:
+    heard = listens(request_refused, app)
+    if not logged and not heard:
         return  # nobody listens: nothing more to work out
     preflight = is_preflight(environ)
     if logged:
@@ -787,7 +789,7 @@ def _report(app: Flask, policy: Policy, decision: Decision, environ: WSGIEnviron
             policy.name,
             refusal.message,
         )
-    if request_refused.receivers:
+    if heard:
         send_refused(app, policy, refusal, environ, preflight)
 
 

@@ -59,11 +59,12 @@ _HEADER_LIMITS = (
 )
 
 #: Bounds of the answers remembered for origins that are not listed exactly (refused,
-#: or matched by a wildcard or a regex), per set of origins: entries, and the length of
-#: an origin remembered. A refused origin seen again (a stale front end, a partner not
-#: listed yet) is answered from here, as cheaply as a listed one. Full, the memo is
-#: emptied: a flood of distinct origins costs a refill, never memory (a few tens of kB
-#: at most per set); longer origins are always checked afresh.
+#: or matched by a wildcard or a regex), per set of origins and the headers its
+#: policies add: entries, and the length of an origin remembered. A refused origin seen
+#: again (a stale front end, a partner not listed yet) is answered from there, as
+#: cheaply as a listed one. Full, the memo is emptied: a flood of distinct origins
+#: costs a refill, never more memory (a few tens of kB at most); longer origins are
+#: always checked afresh.
 UNLISTED_MEMO_SIZE = 64
 UNLISTED_MEMO_ORIGIN_LENGTH = 128
 
