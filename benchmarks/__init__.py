@@ -11,6 +11,6 @@ Modules, one job each:
   decorator) and how it spells an equivalent resource or origin pattern;
 - ``scenarios``: the requests, the policies and the sanity check of each answer;
 - ``measure``: the interleaved timing loop, start-up cost and memory;
-- ``report``: the targets (issues 4 and 10), the text table and the JSON document;
+- ``report``: the targets (issues 4, 10 and 23), the text table and the JSON document;
 - ``__main__``: the command line.
 """

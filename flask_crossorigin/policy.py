@@ -64,11 +64,21 @@ _HEADER_LIMITS = (
     f"{MAX_REQUEST_HEADERS_LENGTH} characters or {MAX_REQUEST_HEADERS_COUNT} names"
 )
 
+#: Bounds of the answers remembered for origins that are not listed exactly (refused,
+#: or matched by a wildcard or a regex), per set of origins and the headers its
+#: policies add: entries, and the length of an origin remembered. A refused origin seen
+#: again (a stale front end, a partner not listed yet) is answered from there, as
+#: cheaply as a listed one. Full, the memo is emptied: a flood of distinct origins
+#: costs a refill, never more memory (a few tens of kB at most); longer origins are
+#: always checked afresh.
+UNLISTED_MEMO_SIZE = 64
+UNLISTED_MEMO_ORIGIN_LENGTH = 128
+
 
 class Decision:
     """What a policy answers to one request: headers to add, ``Vary`` names, and a refusal."""
 
-    __slots__ = ("headers", "vary", "vary_value", "refusal")
+    __slots__ = ("headers", "vary", "vary_value", "lines", "refusal")
 
     def __init__(
         self, headers: tuple[Header, ...], vary: tuple[str, ...], refusal: Refusal | None
@@ -77,6 +87,10 @@ class Decision:
         self.vary = vary
         #: ``vary`` as one header value, for responses that have no ``Vary`` yet.
         self.vary_value = ", ".join(vary)
+        #: Every line for a response that has no CORS header and no ``Vary`` yet: the
+        #: headers, then ``Vary``; appended in one step.
+        self.lines: tuple[Header, ...] = headers + (
+            (("Vary", self.vary_value),) if vary else ())
         #: ``None`` when granted (or when the request was not a CORS request at all).
         self.refusal = refusal
 
@@ -153,6 +167,11 @@ class Policy:
         self._wildcard_grant = Decision(
             ((ACAO, "*"),) + self._actual_static, self.actual_vary, None
         )
+        # Answers to unlisted origins are remembered unless a callable decides: it is
+        # asked on every request, as flask-cors asks it.
+        self._memoize = not origins.callables
+        self._exact_grants: dict[str, Decision] = {}
+        self._unlisted: dict[tuple[str, str], Decision] = {}
         if isinstance(origins, LiveOriginMatcher):
             # Origins loaded at run time: each new set brings its own precomputed answers
             # (take_origins). Following first, then checking that no set was swapped in
@@ -164,11 +183,11 @@ class Policy:
             self._lookups: Any = getattr(origins.source, "lookups", None)
             while True:
                 current = origins.current
-                self._exact_grants = self.prepare_origins(current)
+                self.take_origins(self.prepare_origins(current))
                 if origins.current is current:
                     break
         else:
-            self._exact_grants = self.prepare_origins(origins)
+            self.take_origins(self.prepare_origins(origins))
         #: The report-only policy that shadows this one (``None``: none), tried on every
         #: request this one decides; it never changes a response (see ``report_only``).
         self.report_only: Policy | None = None
@@ -198,10 +217,15 @@ class Policy:
             check = self._writes[mode] = write_protection(self.name, self.origins, mode)
             return check
 
-    def prepare_origins(self, origins: OriginMatcher) -> dict[str, Decision]:
+    def prepare_origins(
+        self, origins: OriginMatcher
+    ) -> tuple[dict[str, Decision], dict[tuple[str, str], Decision]]:
         """The answer to each exactly listed origin, shared by every policy that
-        lists the same origins with the same headers (resources usually do)."""
-        key = ("grants", self._wildcard, self._actual_static, self.actual_vary)
+        lists the same origins with the same headers (resources usually do); and the
+        memo of answers to other origins, shared by the same policies, by (policy
+        name, origin): equal names, headers and origins make equal answers."""
+        headers = (self._wildcard, self._actual_static, self.actual_vary)
+        key = ("grants", *headers)
         grants = origins.derived.get(key)
         if grants is None:
             grants = origins.derived[key] = {
@@ -209,7 +233,8 @@ class Policy:
                     ((ACAO, origin),) + self._actual_static, self.actual_vary, None)
                 for origin in origins.exact
             }
-        return grants  # type: ignore[return-value]
+        unlisted = origins.derived.setdefault(("unlisted", *headers), {})
+        return grants, unlisted  # type: ignore[return-value]
 
     def origin_sources(self) -> list[OriginSource]:
         """The run-time origin sources of this policy and its report-only policy."""
@@ -218,8 +243,11 @@ class Policy:
         return found
 
     def take_origins(self, prepared: object) -> None:
-        """Answer from a new set of run-time origins (see :class:`LiveOriginMatcher`)."""
-        self._exact_grants = prepared  # type: ignore[assignment]
+        """Answer from a new set of run-time origins (see :class:`LiveOriginMatcher`).
+
+        The set's matcher is already current when this is called, so whatever the
+        new memo is given was decided by the new set (or a newer one)."""
+        self._exact_grants, self._unlisted = prepared  # type: ignore[misc]
 
     def actual(self, origin: str | None) -> Decision:
         """The headers for an actual (non-preflight) response to a request from ``origin``."""
@@ -228,12 +256,29 @@ class Policy:
         grant = self._exact_grants.get(origin)
         if grant is not None:
             return grant  # the common case: a listed origin, answered in advance
+        unlisted = self._unlisted  # before the check: see take_origins
+        answer = unlisted.get((self.name, origin))
+        if answer is not None:
+            return answer  # a refused (or matched) origin seen before: as cheap as a grant
+        return self._answer_unlisted(origin, unlisted)
+
+    def _answer_unlisted(
+        self, origin: str, unlisted: dict[tuple[str, str], Decision]
+    ) -> Decision:
+        """Decide for an origin that is not listed exactly, and remember the answer
+        (bounded) unless a callable decides or the origin is long."""
         refusal = self.origins.check(origin, self.name)
         if refusal is not None:
-            return Decision((), self.actual_vary, refusal)
-        if self._wildcard or not self._echoable(origin):
-            return self._wildcard_grant
-        return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
+            answer = Decision((), self.actual_vary, refusal)
+        elif self._wildcard or not self._echoable(origin):
+            answer = self._wildcard_grant
+        else:
+            answer = Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
+        if self._memoize and len(origin) <= UNLISTED_MEMO_ORIGIN_LENGTH:
+            if len(unlisted) >= UNLISTED_MEMO_SIZE:
+                unlisted.clear()  # bounded: many distinct origins only cost a refill
+            unlisted[(self.name, origin)] = answer
+        return answer
 
     def _actual_live(self, origin: str | None) -> Decision:
         """:meth:`actual` for origins loaded at run time: first make sure, now and then,

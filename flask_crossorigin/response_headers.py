@@ -46,8 +46,8 @@ WITHHELD_KEY = "flask_crossorigin.withheld"
 _warned: set[str] = set()
 
 #: Decides for a response once the app's own headers are known: the policy, the
-#: response's status code, the request's WSGI environ.
-Decide = Callable[[Policy, int, Any], Decision]
+#: response (a preflight's decision depends on its status), the request's WSGI environ.
+Decide = Callable[[Policy, "Response", Any], Decision]
 
 
 def response_headers(response: Response) -> Headers:
@@ -64,19 +64,36 @@ def write(
 ) -> Decision | None:
     """Add ``policy``'s headers to an actual response (or an answer the app gave to a
     preflight); ``None`` when the app's own ``Access-Control-Allow-Origin`` stands."""
+    lines = getattr(response.headers, "_list", None)
+    if type(lines) is list:
+        for name, _ in lines:
+            if name[:1] in "AaVv":
+                break  # perhaps a CORS header or a Vary of the app's own: read them all
+        else:
+            # The common case: the app set neither. The policy's lines (validated when
+            # it compiled) go straight onto Werkzeug's list, in one step.
+            plain = decide(policy, response, environ)
+            lines.extend(plain.lines)
+            return plain
+    return _write_beside(app, response, policy, environ, decide)
+
+
+def _write_beside(
+    app: Flask, response: Response, policy: Policy, environ: Any, decide: Decide
+) -> Decision | None:
+    """:func:`write` for a response that may carry CORS headers or ``Vary`` of its own,
+    or whose headers are not Werkzeug's list."""
     headers = response_headers(response)
     lines = _lines(headers)
     cors, vary_at = _scan(lines)
-    if cors is None and vary_at is None:  # the common case: the app set none of them
-        plain = decide(policy, response.status_code, environ)
-        lines.extend(plain.headers)  # validated when the policy compiled
-        if plain.vary:
-            lines.append(("Vary", plain.vary_value))
+    if cors is None and vary_at is None:
+        plain = decide(policy, response, environ)
+        lines.extend(plain.lines)  # validated when the policy compiled
         _store(headers, lines)
         return plain
     decision: Decision | None = None
     if cors is None or _ACAO not in cors:
-        decision = decide(policy, response.status_code, environ)
+        decision = decide(policy, response, environ)
         add = decision.headers
         if cors is None:
             lines.extend(add)  # names and values were validated when the policy compiled

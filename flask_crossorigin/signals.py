@@ -68,6 +68,14 @@ report_only_mismatch = _signals.signal(
 )
 
 
+def listens(signal: NamedSignal, app: Flask) -> bool:
+    """Whether a connected receiver of ``signal`` would hear ``app``: cheap while no
+    receiver is connected at all. (blinker's ``has_receivers_for`` also answers yes for
+    an app whose receivers were all disconnected, and a refusal would then format its
+    reason for nobody.)"""
+    return bool(signal.receivers) and next(signal.receivers_for(app), None) is not None
+
+
 def send_refused(
     app: Flask, policy: Policy, refusal: Refusal, environ: dict[str, Any], preflight: bool
 ) -> None:

@@ -19,6 +19,7 @@ from benchmarks import contestants, report, scenarios  # noqa: E402
 TARGET_KEYS = {
     "simple_vs_flask_cors",
     "simple_vs_bare",
+    "refused_vs_granted",
     "resources_1000_vs_1",
     "origins_1000_vs_1",
     "glob_1000_vs_1",
