@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 from flask import Flask, abort, jsonify
 
 from flask_crossorigin import CORS
+
+if TYPE_CHECKING:
+    from flask_crossorigin import CachedOrigins
 
 TRUSTED = "https://trusted.example"
 
@@ -96,3 +100,12 @@ def redis_server(tmp_path: Any) -> Any:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def made() -> Iterator[list[CachedOrigins]]:
+    """CachedOrigins (and RedisOrigins) made by a test, closed after it: their threads stop."""
+    made: list[CachedOrigins] = []
+    yield made
+    for origins in made:
+        origins.close()

@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
@@ -33,14 +32,6 @@ from .conftest import preflight
 
 A, B, C = "https://a.example", "https://b.example", "https://c.example"
 
-
-@pytest.fixture
-def made() -> Iterator[list[CachedOrigins]]:
-    """CachedOrigins made by a test, closed after it (their threads stop)."""
-    made: list[CachedOrigins] = []
-    yield made
-    for origins in made:
-        origins.close()
 
 
 @pytest.fixture

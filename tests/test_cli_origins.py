@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 import redis
 from click.testing import Result
 from flask import Flask
@@ -21,13 +19,6 @@ A, B = "https://a.example", "https://b.example"
 def run(app: Flask, *args: str) -> Result:
     return app.test_cli_runner().invoke(FlaskGroup(), args=["cors", *args])
 
-
-@pytest.fixture
-def made() -> Iterator[list[CachedOrigins]]:
-    made: list[CachedOrigins] = []
-    yield made
-    for origins in made:
-        origins.close()
 
 
 def tenants_app(made: list[CachedOrigins], load: Any) -> Flask:

@@ -7,7 +7,6 @@ import logging
 import threading
 import time
 import tracemalloc
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -34,13 +33,6 @@ class Store:
             raise ConnectionError("the tenant database is down")
         return origin in self.members
 
-
-@pytest.fixture
-def made() -> Iterator[list[CachedOrigins]]:
-    made: list[CachedOrigins] = []
-    yield made
-    for origins in made:
-        origins.close()
 
 
 def per_origin(made: list[CachedOrigins], store: Store, **options: Any) -> CachedOrigins:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,14 +13,6 @@ from flask import Flask
 from flask_crossorigin import CORS, CachedOrigins, ConfigurationError, RedisOrigins
 
 from .test_cached_origins import A, B, C, app_with, grant, wait_until
-
-
-@pytest.fixture
-def made() -> Iterator[list[CachedOrigins]]:
-    made: list[CachedOrigins] = []
-    yield made
-    for origins in made:
-        origins.close()
 
 
 def test_invalidate_reloads_every_instance_on_the_channel_within_a_second(

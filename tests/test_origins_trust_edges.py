@@ -28,13 +28,6 @@ from .test_cached_origins import A, B, app_with, grant
 SECRET = "s3cret-Pa55word"
 
 
-@pytest.fixture
-def made() -> Iterator[list[CachedOrigins]]:
-    made: list[CachedOrigins] = []
-    yield made
-    for origins in made:
-        origins.close()
-
 
 def run(app: Flask, *args: str) -> Result:
     return app.test_cli_runner().invoke(FlaskGroup(), args=["cors", *args])
