@@ -309,7 +309,23 @@ class Policy:
         current = live.current  # read once: what is decided and what it is kept with
         lookups = self._lookups
         if lookups is not None:
-            return self._answer_looked_up(origin, current, lookups, now)
+            entry = lookups.granted.get(origin)
+            if entry is not None and entry[0] > now:
+                lookups.hits += 1
+                grant = entry[2].get(self)
+                if grant is None:
+                    grant = entry[2][self] = self._wildcard_grant if self._wildcard else \
+                        Decision(((ACAO, origin),) + self._actual_static, self.actual_vary,
+                                 None)
+                return grant
+            refused = lookups.refused.get(origin)
+            if refused is not None and refused[0] > now:
+                kept = refused[1].get(self)
+                if kept is not None and kept[0] is current:
+                    lookups.hits += 1  # as LookupOriginMatcher.check counts a cached refusal
+                    return kept[1]  # type: ignore[no-any-return]
+                return self._answer_looked_up(origin, current, lookups, refused)
+            return self._answer_looked_up(origin, current, lookups, None)
         memo = self._live_refused
         if memo[0] is current:
             answer = memo[1].get(origin)
@@ -329,40 +345,22 @@ class Policy:
             return self._wildcard_grant
         return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
 
-    def _answer_looked_up(
-        self, origin: str, current: OriginMatcher, lookups: Any, now: float
-    ) -> Decision:
-        """Per-origin mode (``CachedOrigins(lookup=)``): a fresh cached grant, or a fresh
-        cached refusal, each answered as made once per policy and kept with the cache
-        entry; a refusal only while the patterns it was decided under still serve
-        (a reload that now grants the origin is never hidden). Anything else is
-        decided afresh (``LookupOriginMatcher.check``)."""
-        entry = lookups.granted.get(origin)
-        if entry is not None and entry[0] > now:
-            lookups.hits += 1
-            grant: Decision | None = entry[2].get(self)
-            if grant is None:
-                grant = entry[2][self] = self._wildcard_grant if self._wildcard else \
-                    Decision(((ACAO, origin),) + self._actual_static, self.actual_vary,
-                             None)
-            return grant
-        refused = lookups.refused.get(origin)
-        if refused is not None and refused[0] > now:
-            kept = refused[1].get(self)
-            if kept is not None and kept[0] is current:
-                lookups.hits += 1  # as LookupOriginMatcher.check counts a cached refusal
-                return kept[1]  # type: ignore[no-any-return]
-        else:
-            refused = None
+    def _answer_looked_up(self, origin: str, current: OriginMatcher, lookups: Any,
+                          refused: Any) -> Decision:
+        """Per-origin mode (``CachedOrigins(lookup=)``), when no fresh cached grant nor
+        kept refusal answers: decide (``LookupOriginMatcher.check``), and keep a refusal
+        with the cached refusal of the store (``refused``: the entry that was fresh
+        before the check, if any), per policy, with the patterns it was decided under
+        (a reload that now grants the origin is never hidden)."""
         refusal = current.check(origin, self.name)
         if refusal is None:
             if self._wildcard:
                 return self._wildcard_grant
             return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
         answer = Decision((), self.actual_vary, refusal)
-        # Kept only when the cached refusal that was fresh before the check is still the
-        # entry (no lookup, invalidation or eviction replaced it meanwhile) and the
-        # patterns refused (never a failed lookup's answer).
+        # Kept only when that entry is still the cached one (no lookup, invalidation or
+        # eviction replaced it meanwhile) and the patterns refused (never a failed
+        # lookup's answer).
         if refused is not None and lookups.refused.get(origin) is refused and \
                 refusal.code in REMEMBERED_LOOKUP_REFUSALS:
             refused[1][self] = (current, answer)
