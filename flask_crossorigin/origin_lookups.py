@@ -7,7 +7,8 @@ apart, so that a flood of unknown origins can never push out the hot granted one
 
 * granted origins: ``origin -> (fresh until, confirmed at, grants)``, at most
   ``size`` (``grants``: each policy's answer, made at its first use);
-* refused origins: ``origin -> fresh until``, at most ``negative_size``.
+* refused origins: ``origin -> (fresh until, refusals)``, at most ``negative_size``
+  (``refusals``: each policy's answer, with the patterns it was decided under).
 
 A cached answer costs one dictionary lookup and one clock read. A miss costs one
 lookup, on the request path: that is why a lookup that fails opens a short
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 #: Seconds during which lookups are not tried after one failed (the circuit breaker).
 BREAKER_SECONDS = 1.0
 #: Refusals of the patterns after which the store is asked about the exact origin.
+#: (``policy.REMEMBERED_LOOKUP_REFUSALS`` holds the same codes.)
 _ASK_STORE = frozenset({"origin-not-allowed", "origin-public-suffix", "origins-closed"})
 
 
@@ -52,7 +54,7 @@ class OriginLookups:
         self.negative_ttl = negative_ttl
         self.max_stale = max_stale
         self.granted: dict[str, tuple[float, float, dict[object, Any]]] = {}
-        self.refused: dict[str, float] = {}
+        self.refused: dict[str, tuple[float, dict[object, Any]]] = {}
         #: Bumped by every invalidation: a lookup begun before it caches nothing.
         self.generation = 0
         self.hits = 0
@@ -68,8 +70,8 @@ class OriginLookups:
         """``origin`` is not granted by a fresh cached answer nor by the patterns:
         answer from the refused cache, or ask the store (``refusal``: the patterns')."""
         now = time.monotonic()
-        refused_until = self.refused.get(origin)
-        if refused_until is not None and refused_until > now:
+        refused = self.refused.get(origin)
+        if refused is not None and refused[0] > now:
             self.hits += 1
             return refusal
         if parse_request_origin(origin) is None:
@@ -119,7 +121,8 @@ class OriginLookups:
         else:
             self.granted.pop(origin, None)
             self.refused.pop(origin, None)
-            _bounded_put(self.refused, origin, now + self.negative_ttl, self.negative_size)
+            _bounded_put(self.refused, origin, (now + self.negative_ttl, {}),
+                         self.negative_size)
 
     def apply(self, origin: str, granted: bool | None) -> None:
         """An invalidation of one origin: its new answer (``None``: unknown, evict)."""

@@ -429,8 +429,15 @@ class LiveOriginMatcher:
             self._followers.add(follower)
 
     def after_fork(self) -> None:
-        """In a forked child: a lock the parent held at the fork is not ours."""
+        """In a forked child: a lock the parent held at the fork is not ours; and the
+        followers take their answers for the current set anew (what a policy
+        remembered in the parent is not carried into the child)."""
         self._lock = threading.Lock()
+        with self._lock:
+            followers = list(self._followers)
+        matcher = self.current
+        for follower in followers:
+            follower.take_origins(follower.prepare_origins(matcher))
 
     def swap(self, matcher: OriginMatcher) -> None:
         """Serve ``matcher`` from now on (called by the source's reloading thread)."""

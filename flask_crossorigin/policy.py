@@ -73,6 +73,10 @@ _HEADER_LIMITS = (
 #: always checked afresh.
 UNLISTED_MEMO_SIZE = 64
 UNLISTED_MEMO_ORIGIN_LENGTH = 128
+#: Refusals of per-origin patterns that a cached refusal of the store confirms
+#: (``origin_lookups._ASK_STORE``): kept with that cached refusal, per policy.
+REMEMBERED_LOOKUP_REFUSALS = frozenset({"origin-not-allowed", "origin-public-suffix",
+                                        "origins-closed"})
 
 
 class Decision:
@@ -172,6 +176,10 @@ class Policy:
         self._memoize = not origins.callables
         self._exact_grants: dict[str, Decision] = {}
         self._unlisted: dict[tuple[str, str], Decision] = {}
+        #: Run-time origins, loaded whole: the refusals remembered, with the set they were
+        #: decided by (a memo that belongs to one set: a reload, a close or any other swap
+        #: starts it empty, since it is only read while its set is current).
+        self._live_refused: tuple[object, dict[str, Decision]] = (None, {})
         if isinstance(origins, LiveOriginMatcher):
             # Origins loaded at run time: each new set brings its own precomputed answers
             # (take_origins). Following first, then checking that no set was swapped in
@@ -248,6 +256,7 @@ class Policy:
         The set's matcher is already current when this is called, so whatever the
         new memo is given was decided by the new set (or a newer one)."""
         self._exact_grants, self._unlisted = prepared  # type: ignore[misc]
+        self._live_refused = (None, {})  # what the previous set refused is not kept
 
     def actual(self, origin: str | None) -> Decision:
         """The headers for an actual (non-preflight) response to a request from ``origin``."""
@@ -285,19 +294,23 @@ class Policy:
         that the set is this process's and within max_stale (``LiveOriginMatcher.ensure``,
         inlined: one clock read); then
         a loaded origin's precomputed answer, or a looked-up origin's cached one (its
-        grant made once per policy and kept with the cache entry)."""
+        grant made once per policy and kept with the cache entry); a refused origin seen
+        before is answered from what was remembered with the set (whole list) or with
+        the cached refusal (per origin), as cheaply."""
         live: LiveOriginMatcher = self.origins  # type: ignore[assignment]
-        if _monotonic() >= live.check_at:
+        now = _monotonic()
+        if now >= live.check_at:
             live.source.adopt_process()
         if origin is None:
             return self._no_origin
         grant = self._exact_grants.get(origin)
         if grant is not None:
             return grant
+        current = live.current  # read once: what is decided and what it is kept with
         lookups = self._lookups
         if lookups is not None:
             entry = lookups.granted.get(origin)
-            if entry is not None and entry[0] > _monotonic():
+            if entry is not None and entry[0] > now:
                 lookups.hits += 1
                 grant = entry[2].get(self)
                 if grant is None:
@@ -305,12 +318,53 @@ class Policy:
                         Decision(((ACAO, origin),) + self._actual_static, self.actual_vary,
                                  None)
                 return grant
-        refusal = live.current.check(origin, self.name)
+            refused = lookups.refused.get(origin)
+            if refused is not None and refused[0] > now:
+                kept = refused[1].get(self)
+                if kept is not None and kept[0] is current:
+                    lookups.hits += 1  # as LookupOriginMatcher.check counts a cached refusal
+                    return kept[1]  # type: ignore[no-any-return]
+                return self._answer_looked_up(origin, current, lookups, refused)
+            return self._answer_looked_up(origin, current, lookups, None)
+        memo = self._live_refused
+        if memo[0] is current:
+            answer = memo[1].get(origin)
+            if answer is not None:
+                return answer  # a refused origin seen before, under this very set
+        refusal = current.check(origin, self.name)
         if refusal is not None:
-            return Decision((), self.actual_vary, refusal)
+            answer = Decision((), self.actual_vary, refusal)
+            if len(origin) <= UNLISTED_MEMO_ORIGIN_LENGTH and not current.callables:
+                if memo[0] is not current:
+                    memo = self._live_refused = (current, {})
+                elif len(memo[1]) >= UNLISTED_MEMO_SIZE:
+                    memo[1].clear()  # bounded: many distinct origins only cost a refill
+                memo[1][origin] = answer
+            return answer
         if self._wildcard:
             return self._wildcard_grant
         return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
+
+    def _answer_looked_up(self, origin: str, current: OriginMatcher, lookups: Any,
+                          refused: Any) -> Decision:
+        """Per-origin mode (``CachedOrigins(lookup=)``), when no fresh cached grant nor
+        kept refusal answers: decide (``LookupOriginMatcher.check``), and keep a refusal
+        with the cached refusal of the store (``refused``: the entry that was fresh
+        before the check, if any), per policy, with the patterns it was decided under
+        (a reload that now grants the origin is never hidden)."""
+        refusal = current.check(origin, self.name)
+        if refusal is None:
+            if self._wildcard:
+                return self._wildcard_grant
+            return Decision(((ACAO, origin),) + self._actual_static, self.actual_vary, None)
+        answer = Decision((), self.actual_vary, refusal)
+        # Kept only when that entry is still the cached one (no lookup, invalidation or
+        # eviction replaced it meanwhile) and the patterns refused (never a failed
+        # lookup's answer).
+        if refused is not None and lookups.refused.get(origin) is refused and \
+                refusal.code in REMEMBERED_LOOKUP_REFUSALS:
+            refused[1][self] = (current, answer)
+        return answer
 
     def names_origin(self, origin: str) -> bool:
         """Whether the policy allows ``origin`` explicitly (listed, a wildcard subdomain,
