@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import http.client
 import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
 from flask import Blueprint, Flask, Response, jsonify
 
 from flask_crossorigin import CORS, cross_origin
+
+from .servers import gunicorn  # noqa: F401  (the metrics tests import it from here)
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = "https://app.example"
@@ -183,47 +179,3 @@ def samples(text: str, name: str, labels: tuple[str, ...]) -> dict[tuple[str, ..
     return found
 
 
-@contextmanager
-def gunicorn(
-    app: str, environ: dict[str, str], workers: int = 4, config: str = "/dev/null",
-    ready_path: str = "/health",
-) -> Iterator[int]:
-    """gunicorn serving ``app`` on a free loopback port (bound here, passed by fd)."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(512)
-    port = listener.getsockname()[1]
-    command = [
-        sys.executable, "-m", "gunicorn", app, "--bind", f"fd://{listener.fileno()}",
-        "--workers", str(workers), "--threads", "2", "--worker-class", "gthread",
-        "--log-level", "warning", "--chdir", str(ROOT), "--config", config,
-        "--graceful-timeout", "5",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, pass_fds=(listener.fileno(),),
-                               env={**os.environ, **environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    listener.close()
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {process.communicate()[0]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", ready_path)
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not answer within 60 s")
-            time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()

@@ -19,14 +19,9 @@ Figures are printed; docs/performance.rst quotes them.
 from __future__ import annotations
 
 import http.client
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +30,8 @@ import redis
 
 from flask_crossorigin import RedisOrigins
 
-from .test_origins_workers import ROOT, WINDOW, WORKERS, Traffic
+from .servers import gunicorn as serve
+from .test_origins_workers import WINDOW, WORKERS, Traffic
 
 MILLION = 1_000_000
 KEY = "tenants"
@@ -62,42 +58,8 @@ def million(redis_server: Any) -> Any:
     return redis_server
 
 
-@contextmanager
-def gunicorn(environ: dict[str, str], workers: int) -> Iterator[int]:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(512)
-    port = listener.getsockname()[1]
-    command = [
-        sys.executable, "-m", "gunicorn", "tests.scale_app:create_app()",
-        "--bind", f"fd://{listener.fileno()}", "--workers", str(workers), "--threads", "4",
-        "--worker-class", "gthread", "--log-level", "warning", "--chdir", str(ROOT),
-        "--config", "/dev/null", "--graceful-timeout", "5",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, pass_fds=(listener.fileno(),),
-                               env={**os.environ, **environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    listener.close()
-    try:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError("gunicorn exited")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/health")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def gunicorn(environ: dict[str, str], workers: int) -> AbstractContextManager[int]:
+    return serve("tests.scale_app:create_app()", environ, workers, threads=4)
 
 
 def ask(port: int, origin: str, connection: http.client.HTTPConnection | None = None

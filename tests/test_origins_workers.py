@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -37,7 +36,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ import redis
 from flask_crossorigin import CachedOrigins, RedisOrigins
 
 from .origins_app import FLAKY_ORIGIN, MAX_STALE, TABLE_CHANNEL, TTL, table_origins
+from .servers import gunicorn as serve
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKERS = 4
@@ -140,44 +140,9 @@ class Traffic:
             time.sleep(0.05)
 
 
-@contextmanager
-def gunicorn(environ: dict[str, str], preload: bool) -> Iterator[int]:
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(512)
-    port = listener.getsockname()[1]
-    command = [
-        sys.executable, "-m", "gunicorn", "tests.origins_app:create_app()",
-        *(["--preload"] if preload else []), "--bind", f"fd://{listener.fileno()}",
-        "--workers", str(WORKERS), "--threads", "2",
-        "--worker-class", "gthread", "--log-level", "warning", "--chdir", str(ROOT),
-        "--config", "/dev/null", "--graceful-timeout", "5",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, pass_fds=(listener.fileno(),),
-                               env={**os.environ, **environ, "PYTHONPATH": str(ROOT)},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    listener.close()
-    try:
-        for _ in range(600):
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {process.communicate()[0]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-                connection.request("GET", "/health")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            output = process.communicate(timeout=30)[0]
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output = process.communicate()[0]
-        gunicorn.output = output  # type: ignore[attr-defined]
+def gunicorn(environ: dict[str, str], preload: bool) -> AbstractContextManager[int]:
+    return serve("tests.origins_app:create_app()", environ, WORKERS,
+                 extra=["--preload"] if preload else [])
 
 
 @contextmanager
