@@ -28,16 +28,13 @@ import time
 from typing import TYPE_CHECKING, Any, Callable
 
 from .origins import OriginMatcher, parse_request_origin
-from .reasons import Refusal, logger
+from .reasons import STORE_DECIDES, Refusal, logger
 
 if TYPE_CHECKING:
     from .cached_origins import CachedOrigins
 
 #: Seconds during which lookups are not tried after one failed (the circuit breaker).
 BREAKER_SECONDS = 1.0
-#: Refusals of the patterns after which the store is asked about the exact origin.
-#: (``policy.REMEMBERED_LOOKUP_REFUSALS`` holds the same codes.)
-_ASK_STORE = frozenset({"origin-not-allowed", "origin-public-suffix", "origins-closed"})
 
 
 class OriginLookups:
@@ -175,6 +172,6 @@ class LookupOriginMatcher(OriginMatcher):
             lookups.hits += 1
             return None  # a fresh cached answer: the common case
         refusal = self.patterns.check(origin, policy_name)
-        if refusal is None or refusal.code not in _ASK_STORE:
+        if refusal is None or refusal.code not in STORE_DECIDES:
             return refusal  # granted by a pattern; or null, or malformed
         return lookups.decide(origin, refusal, policy_name)

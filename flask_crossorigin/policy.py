@@ -42,7 +42,7 @@ from .origins import (
     OriginSource,
     parse_request_origin,
 )
-from .reasons import Refusal
+from .reasons import STORE_DECIDES, Refusal
 from .writes import WriteProtection, write_protection
 
 if TYPE_CHECKING:
@@ -73,10 +73,6 @@ _HEADER_LIMITS = (
 #: always checked afresh.
 UNLISTED_MEMO_SIZE = 64
 UNLISTED_MEMO_ORIGIN_LENGTH = 128
-#: Refusals of per-origin patterns that a cached refusal of the store confirms
-#: (``origin_lookups._ASK_STORE``): kept with that cached refusal, per policy.
-REMEMBERED_LOOKUP_REFUSALS = frozenset({"origin-not-allowed", "origin-public-suffix",
-                                        "origins-closed"})
 
 
 class Decision:
@@ -362,7 +358,7 @@ class Policy:
         # eviction replaced it meanwhile) and the patterns refused (never a failed
         # lookup's answer).
         if refused is not None and lookups.refused.get(origin) is refused and \
-                refusal.code in REMEMBERED_LOOKUP_REFUSALS:
+                refusal.code in STORE_DECIDES:
             refused[1][self] = (current, answer)
         return answer
 

@@ -157,6 +157,10 @@ VERDICTS: dict[str, str] = {
 
 # Details that come from the request (or the response): escaped and quoted wherever
 # they are shown.
+#: Refusals of a per-origin source's patterns after which its store is asked about the
+#: exact origin (``origin_lookups``); a cached refusal of the store then confirms them
+#: (kept with it, per policy: ``Policy._actual_live``).
+STORE_DECIDES = frozenset({"origin-not-allowed", "origin-public-suffix", "origins-closed"})
 _REQUEST_DATA = frozenset({"origin", "method", "headers", "path", "value", "site"})
 
 
