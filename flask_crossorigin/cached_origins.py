@@ -25,6 +25,7 @@ too, on the request path, so it holds in a process where no thread runs at all.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -32,7 +33,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from .errors import ConfigurationError, Problem, collected_warnings
@@ -426,13 +427,16 @@ class CachedOrigins(OriginSource):
                                f"{self.load_timeout:g} s")
         box: dict[str, Any] = {}
 
+        give_up = time.monotonic() + self.load_timeout
+
         def run() -> None:
             try:
-                if self._app is not None:
-                    with self._app.app_context():
+                with _fork_gate.loading(give_up):
+                    if self._app is not None:
+                        with self._app.app_context():
+                            box["value"] = _entries_of(self._load())
+                    else:
                         box["value"] = _entries_of(self._load())
-                else:
-                    box["value"] = _entries_of(self._load())
             except BaseException as error:  # reported by the waiting thread
                 box["error"] = error
 
@@ -443,7 +447,6 @@ class CachedOrigins(OriginSource):
             return box["value"]  # type: ignore[no-any-return]
         thread = threading.Thread(target=run, name="flask-crossorigin load", daemon=True)
         thread.start()
-        give_up = time.monotonic() + self.load_timeout
         while thread.is_alive():
             now = time.monotonic()
             if now >= give_up:
@@ -650,14 +653,101 @@ def _in_uwsgi_master() -> bool:
         return False
 
 
+#: The longest a fork waits for the loads under way in other threads, in seconds.
+FORK_WAIT = 5.0
+
+
+class _ForkGate:
+    """Forks wait for the loads under way, and no load starts while a process forks.
+
+    A ``load()`` runs user code in a thread of its own: a database driver, SQLite, DNS,
+    TLS, each with locks of its own in C. A process forked while such a lock is held
+    (gunicorn ``--preload`` forks its workers from a master whose reloading thread
+    runs) gets a copy of the lock held by a thread that does not exist there: that
+    worker's every load then hangs, is abandoned after ``load_timeout``, and its set
+    closes at ``max_stale`` for good. So Python's fork hook waits, before the fork,
+    until no load is running (at most until each load's own ``load_timeout``, and at
+    most ``FORK_WAIT`` seconds), and holds new loads back until the fork is done.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self._condition = threading.Condition(threading.Lock())
+        self._running: dict[int, float] = {}  # a load's key -> its give-up time
+        self._forking = False
+        self._next = 0
+        #: Loads still running when the last fork went ahead without them.
+        self.late = 0
+
+    @contextlib.contextmanager
+    def loading(self, give_up: float) -> Iterator[None]:
+        with self._condition:
+            while self._forking:
+                self._condition.wait(FORK_WAIT)
+            self._next += 1
+            key = self._next
+            self._running[key] = give_up
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._running.pop(key, None)
+                self._condition.notify_all()
+
+    def before_fork(self) -> None:
+        """Wait for the loads that have not been abandoned; keep new ones back."""
+        deadline = time.monotonic() + FORK_WAIT
+        with self._condition:
+            self._forking = True
+            while True:
+                now = time.monotonic()
+                waiting = [until for until in self._running.values() if until > now]
+                if not waiting or now >= deadline:
+                    self.late = len(waiting)
+                    return
+                self._condition.wait(min(max(waiting), deadline) - now)
+
+    def after_fork_in_parent(self) -> None:
+        with self._condition:
+            self._forking = False
+            self._condition.notify_all()
+
+    def after_fork_in_child(self) -> int:
+        """A gate of the child's own (the parent's lock may be held); the number of loads
+        that were still running when the fork went ahead."""
+        late = self.late
+        self._reset()
+        return late
+
+
+_fork_gate = _ForkGate()
 _instances: weakref.WeakSet[CachedOrigins] = weakref.WeakSet()
 #: Taken only in a forked child, by the first requests that notice the fork.
 _adopting = threading.Lock()
 
 
+def _before_fork() -> None:
+    _fork_gate.before_fork()
+
+
+def _after_fork_in_parent() -> None:
+    _fork_gate.after_fork_in_parent()
+
+
 def _restart_in_child() -> None:
     global _adopting
     _adopting = threading.Lock()
+    late = _fork_gate.after_fork_in_child()
+    if late:
+        logger.error(
+            "this process was forked while %d load() call(s) of origins loaded at run time "
+            "were still running after %g s in another thread of its parent; a lock their "
+            "code held (a database driver's, SQLite's) may be held for ever here, and this "
+            "process's loads then hang and its origins close at max_stale. Make load() "
+            "return faster, or load the app in each worker (gunicorn without --preload)",
+            late, FORK_WAIT)
     # gunicorn forks its workers from a master that may have loaded the app
     # (--preload): each worker reloads with threads and connections of its own.
     for origins in list(_instances):
@@ -667,4 +757,5 @@ def _restart_in_child() -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_restart_in_child)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_restart_in_child)

@@ -489,6 +489,108 @@ def test_a_forked_child_reloads_with_threads_of_its_own(
     assert grant(app, B) is None  # the parent's set did not change
 
 
+def forked(child: Callable[[], bool]) -> bool:
+    """Run ``child`` in a forked process; what it returned (``False`` if it raised)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        ok = False
+        try:
+            ok = child()
+        finally:
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    return answer == b"1"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_a_fork_waits_for_a_load_that_holds_a_lock_of_its_library(
+        cached: Callable[..., CachedOrigins]) -> None:
+    # A database driver's lock, taken inside load(): forked while another thread holds
+    # it, a child would hold a copy that nobody ever releases.
+    driver = threading.Lock()
+    inside, calls = threading.Event(), [0]
+
+    def load() -> list[str]:
+        with driver:
+            calls[0] += 1
+            if calls[0] > 1:
+                inside.set()
+                time.sleep(0.3)
+        return [A]
+
+    origins = cached(load, ttl=3600, max_stale=7200, load_timeout=10)
+    app_with(origins)
+    origins.request_reload("test")
+    assert inside.wait(5)
+    assert forked(lambda: driver.acquire(timeout=2))  # the fork waited for the load
+    assert grant(app_with(origins), A) == A
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_a_fork_waits_no_longer_than_fork_wait_and_the_child_says_so(
+        cached: Callable[..., CachedOrigins], monkeypatch: pytest.MonkeyPatch) -> None:
+    from flask_crossorigin import cached_origins
+
+    monkeypatch.setattr(cached_origins, "FORK_WAIT", 0.2)
+    hang, inside, calls = threading.Event(), threading.Event(), [0]
+
+    def load() -> list[str]:
+        calls[0] += 1
+        if calls[0] > 1:
+            inside.set()
+            hang.wait(30)
+        return [A]
+
+    origins = cached(load, ttl=3600, max_stale=7200, load_timeout=60)
+    app_with(origins)
+    origins.request_reload("test")
+    assert inside.wait(5)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logging.getLogger("flask_crossorigin").addHandler(handler)
+    try:
+        # The fork went ahead (the test would hang otherwise), and the child was told.
+        assert forked(lambda: any("forked while 1 load() call" in record.getMessage()
+                                  for record in records))
+        assert not any("forked while" in record.getMessage() for record in records)
+        # The gate is open again in the parent: its next load is not held back.
+        hang.set()
+        assert origins.refresh() is True
+    finally:
+        hang.set()
+        logging.getLogger("flask_crossorigin").removeHandler(handler)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_workers_forked_while_sqlite_loads_all_the_time_can_load(
+        cached: Callable[..., CachedOrigins], tmp_path: Any) -> None:
+    # gunicorn --preload over a SQLite table: the master's reloading thread is inside
+    # SQLite a good part of the time. Without the fork gate, about one fork in five
+    # gave a child whose every load hung on SQLite's lock (and closed at max_stale).
+    import sqlite3
+
+    table = str(tmp_path / "tenants.sqlite3")
+    with sqlite3.connect(table) as connection:
+        connection.execute("CREATE TABLE tenants (origin TEXT PRIMARY KEY)")
+        connection.execute("INSERT INTO tenants VALUES (?)", (A,))
+
+    def load() -> list[str]:
+        with sqlite3.connect(table, timeout=5) as connection:
+            return [row[0] for _ in range(20)
+                    for row in connection.execute("SELECT origin FROM tenants")]
+
+    origins = cached(load, ttl=0.001, max_stale=60, load_timeout=2)
+    app = app_with(origins)
+    results = [forked(lambda: origins.refresh() and grant(app, A) == A) for _ in range(20)]
+    assert all(results), f"{results.count(False)} of 20 children could not load"
+
+
 def test_the_core_path_never_imports_redis() -> None:
     script = """
 import sys
