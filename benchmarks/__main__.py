@@ -188,6 +188,24 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
             "contestants": entries,
         }
 
+    # Pairs of scenarios whose targets compare the extension's own cost: the same hooks
+    # timed back to back, round after round (the rest of the request is the same Flask
+    # work in both, and only adds noise). Whole-request figures stay in the table.
+    by_name = {case.scenario.name: case for case in cases
+               if case.contestant.key == contestants_module.CROSSORIGIN
+               and case.problem is None}
+    hook_pairs: dict[str, dict[str, float]] = {}
+    for variant_name, plain_name, whole in report.HOOK_PAIRS:
+        if variant_name in by_name and plain_name in by_name:
+            say(f"{'whole requests' if whole else 'hooks alone'}, back to back: "
+                f"{variant_name} - {plain_name} ...")
+            diffs = measure.hook_cost_pairs(
+                by_name[plain_name], by_name[variant_name], args.rounds, repeats=3,
+                timer=measure.time_batch if whole else None)
+            q1, median, q3 = _quartiles(diffs)
+            hook_pairs[f"{variant_name}-{plain_name}"] = {
+                "median_us": median, "q1_us": q1, "q3_us": q3}
+
     say("memory per request ...")
     request_memory: dict[str, dict[str, int]] = {}
     for case in cases:
@@ -212,6 +230,7 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
         "skipped": skipped,
         "scenarios": scenario_docs,
         "request_memory": request_memory,
+        "hook_pairs": hook_pairs,
     }
     if not args.no_startup:
         say("start-up cost and memory per policy ...")
@@ -223,7 +242,8 @@ def run(argv: list[str] | None = None, log: Any = None) -> dict[str, Any]:
     if not args.no_metrics and not args.only:
         say("metrics: the hooks with metrics on vs off, per backend and mode ...")
         doc["metrics"] = metrics_module.run(args.smoke)
-    doc["targets"] = [t.as_dict() for t in report.evaluate_targets(scenario_docs, request_memory)]
+    doc["targets"] = [t.as_dict() for t in report.evaluate_targets(scenario_docs, request_memory,
+                                                                   hook_pairs)]
     return doc
 
 

@@ -783,8 +783,11 @@ def _answer_preflight(app: Flask, policy: Policy, environ: WSGIEnvironment) -> R
     written = write_answer(response, decision)
     # The after_request hook finishes it, after the app's own hooks added theirs.
     environ[ANSWERED_KEY] = (policy, decision, written)
-    if refusal is not None or policy.metrics is not None:
+    if refusal is not None:
         _decided(app, policy, decision, environ, "preflight")
+    elif policy.metrics is not None:
+        # A grant (it carries Origin and headers, what _decided checks): counted inline.
+        next(policy.metrics.granted_preflight)
     if policy.report_only is not None:
         compare_report_only(app, policy, decision, environ)
     if preflight_answered.receivers:
@@ -868,8 +871,14 @@ def add_cors_headers(
         decision = write(app, response, policy, environ, _decide)
         if decision is None or decision is _NOT_INTERCEPTED:
             return
-        if decision.refusal is not None or policy.metrics is not None:
+        if policy.metrics is not None:
             _decided(app, policy, decision, environ, None)
+        elif decision.refusal is not None and (
+                request_refused.receivers or logger.isEnabledFor(logging.DEBUG)
+                or (app.debug and logger.isEnabledFor(logging.WARNING))):
+            # Someone may hear of it (what _report checks exactly): a refusal that
+            # nobody logs, hears or counts costs a grant's checks, no more.
+            _report(app, policy, decision, environ)
         if policy.report_only is not None:
             compare_report_only(app, policy, decision, environ)
     except ConfigurationError:

@@ -142,7 +142,8 @@ class PolicyMetrics:
     """The counters of one policy's decisions: ``policy.metrics`` when the app has
     ``metrics`` on. Every series it can count into exists from start-up."""
 
-    __slots__ = ("name", "_counts", "_granted", "_refused", "_mismatches")
+    __slots__ = ("name", "_counts", "_granted", "_refused", "_mismatches",
+                 "granted_preflight")
 
     def __init__(self, name: str, counts: Counts | None = None) -> None:
         self.name = name
@@ -155,6 +156,9 @@ class PolicyMetrics:
         self._mismatches = {
             kind: {code: counts.cell(counts.report_only, (kind, name, code))
                    for code in REASONS} for kind in KINDS}
+        #: The cell of granted preflights, counted inline by the extension's own preflight
+        #: answer (``next(cell)``: the one grant that needs no other check).
+        self.granted_preflight = self._granted["preflight"]
 
     def decided(self, kind: str, refusal: Refusal | None) -> None:
         """Count one final decision of this policy (``kind``: one of :data:`KINDS`)."""
