@@ -920,7 +920,10 @@ def _failed(
 def _decided(
     app: Flask, policy: Policy, decision: Decision, environ: WSGIEnvironment, kind: str | None
 ) -> None:
-    """Where every final decision of the extension is observed, once and the same way:
+    """Where every final decision of the extension is observed, once and the same way
+    (two cheap cases are handled inline by the callers, with the same effect: a granted
+    preflight with metrics on is counted with one ``next()``, and a refusal is not
+    passed here when metrics are off and nobody logs or hears it):
     a preflight answer, a refused write, an actual or error response (``kind``
     ``None``: a preflight the view answered, or an actual request). The counters
     (``metrics`` on), then, for a refusal, the log line and
