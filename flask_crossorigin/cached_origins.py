@@ -675,7 +675,8 @@ class _ForkGate:
 
     def _reset(self) -> None:
         self._condition = threading.Condition(threading.Lock())
-        self._running: dict[int, float] = {}  # a load's key -> its give-up time
+        # A load's key -> its give-up time and its thread.
+        self._running: dict[int, tuple[float, int]] = {}
         self._forking = False
         self._next = 0
         #: Loads still running when the last fork went ahead without them.
@@ -688,7 +689,7 @@ class _ForkGate:
                 self._condition.wait(FORK_WAIT)
             self._next += 1
             key = self._next
-            self._running[key] = give_up
+            self._running[key] = (give_up, threading.get_ident())
         try:
             yield
         finally:
@@ -697,13 +698,16 @@ class _ForkGate:
                 self._condition.notify_all()
 
     def before_fork(self) -> None:
-        """Wait for the loads that have not been abandoned; keep new ones back."""
+        """Wait for the loads that have not been abandoned; keep new ones back. (A
+        ``load()`` that forks, itself, is not waited for.)"""
         deadline = time.monotonic() + FORK_WAIT
+        me = threading.get_ident()
         with self._condition:
             self._forking = True
             while True:
                 now = time.monotonic()
-                waiting = [until for until in self._running.values() if until > now]
+                waiting = [until for until, thread in self._running.values()
+                           if until > now and thread != me]
                 if not waiting or now >= deadline:
                     self.late = len(waiting)
                     return

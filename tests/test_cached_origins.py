@@ -568,6 +568,28 @@ def test_a_fork_waits_no_longer_than_fork_wait_and_the_child_says_so(
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
+def test_a_load_that_forks_is_not_held_back_by_its_own_fork(
+        cached: Callable[..., CachedOrigins], monkeypatch: pytest.MonkeyPatch) -> None:
+    from flask_crossorigin import cached_origins
+
+    monkeypatch.setattr(cached_origins, "FORK_WAIT", 2.0)
+    calls, children = [0], []
+
+    def load() -> list[str]:
+        calls[0] += 1
+        if calls[0] > 1:  # a load that runs a child process by forking (multiprocessing)
+            children.append((forked(lambda: True), cached_origins._fork_gate.late))
+        return [A]
+
+    origins = cached(load, ttl=3600, max_stale=7200, load_timeout=60)
+    app_with(origins)
+    assert origins.refresh() is True
+    # The fork did not wait for the load that made it (it would have given up after
+    # FORK_WAIT with that load still running: late == 1).
+    assert children == [(True, 0)]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork")
 def test_workers_forked_while_sqlite_loads_all_the_time_can_load(
         cached: Callable[..., CachedOrigins], tmp_path: Any) -> None:
     # gunicorn --preload over a SQLite table: the master's reloading thread is inside
