@@ -85,23 +85,43 @@ def quiet() -> Iterator[None]:
     logger.setLevel(level)
 
 
+@pytest.mark.parametrize("another_app_listens", [False, True],
+                         ids=["no-receiver", "another-app-has-one"])
 def test_a_refused_request_does_no_more_work_than_a_granted_one(
-        quiet: None, formatted_reasons: list[str]) -> None:
-    app = make_app()
-    assert not request_refused.has_receivers_for(app)  # (other tests' apps may have some)
-    client = app.test_client()
-    for origin in (LISTED, REFUSED):  # first requests: the app's and the memo's one-time work
-        request_from(client, origin)()
-    granted = executed(request_from(client, LISTED))
-    refused = executed(request_from(client, REFUSED))
+        quiet: None, formatted_reasons: list[str], monkeypatch: pytest.MonkeyPatch,
+        another_app_listens: bool) -> None:
+    # No receiver at all (other tests' apps may have left some: set aside here), or one
+    # for another app only.
+    monkeypatch.setattr(request_refused, "receivers", {})
+    other = Flask("other")
+
+    def receiver(sender: Flask, **details: Any) -> None:
+        raise AssertionError("another app's receiver heard this app")
+
+    if another_app_listens:
+        request_refused.connect(receiver, other)
+    try:
+        app = make_app()
+        assert not request_refused.has_receivers_for(app)
+        client = app.test_client()
+        for origin in (LISTED, REFUSED):  # first requests: the one-time work
+            request_from(client, origin)()
+        granted = executed(request_from(client, LISTED))
+        refused = executed(request_from(client, REFUSED))
+    finally:
+        request_refused.disconnect(receiver, other)
     assert formatted_reasons == []  # no reason was formatted
     # Beyond the granted path, the refused one only asks, inline, whether anybody
-    # listens or logs: no origin parsed, no reason built, nothing logged or sent, not
-    # even a call into the code that would (_decided, _report, signals.listens).
+    # listens or logs: no origin parsed, no reason built, nothing logged or sent. With
+    # no receiver connected anywhere, not even a call into the code that would
+    # (_decided, _report, signals.listens); with another app's, _report asks whether
+    # one is this app's.
     extra = {function for (_, function) in ours(refused) - ours(granted)}
-    assert extra <= {"actual", "add_cors_headers"}, extra
-    assert not any(name.endswith(("origins.py", "reasons.py", "signals.py"))
-                   for name, _ in ours(refused))
+    asked = {"_report", "listens"} if another_app_listens else set()
+    assert extra <= {"actual", "add_cors_headers"} | asked, extra
+    assert not any(name.endswith(("origins.py", "reasons.py")) for name, _ in ours(refused))
+    assert {function for name, function in ours(refused)
+            if name.endswith("signals.py")} == asked & {"listens"}
     # The whole request (Flask and Werkzeug included): a refusal adds fewer header
     # lines, and the extension's extra checks cost less than Werkzeug's copy of those.
     assert sum(refused.values()) <= sum(granted.values()), (
