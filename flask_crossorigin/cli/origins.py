@@ -22,7 +22,7 @@ from ..errors import ConfigurationError
 from ..origins import LiveOriginMatcher, OriginSource
 from ..policy import Policy
 from .context import current_flask_app, state_of
-from .status import failed_to_load, unreachable
+from .status import FOUND, failed_to_load, unreachable
 
 
 def describe_origins(policy: Policy | None, *, short: bool = False) -> str | None:
@@ -204,6 +204,12 @@ def add_command(origin: str, key: str | None) -> None:
     click.echo(f"added {stored} to {store.key}")
 
 
+class NotRemoved(click.ClickException):
+    """``origins remove`` of an origin the set does not hold: status 1, nothing changed."""
+
+    exit_code = FOUND
+
+
 @origins_command.command("remove")
 @click.argument("origin")
 @click.option("--key", help="The Redis key of the set, when the app has several.")
@@ -217,6 +223,6 @@ def remove_command(origin: str, key: str | None) -> None:
         raise _refused(origin, error, f"removed from {store.key}") from error
     except Exception as error:
         raise unreachable(store, f"{type(error).__name__}: {error}") from error
-    if not removed:
-        raise click.ClickException(f"{origin} is not in {store.key}")
+    if not removed:  # status 1 (FOUND): the answer is no, nothing changed
+        raise NotRemoved(f"{origin} is not in {store.key}: nothing was removed")
     click.echo(f"removed {origin} from {store.key}")

@@ -17,7 +17,8 @@ import click
 #: ``check``: a browser lets the page read the response. ``lint``: no warnings.
 #: ``routes``: the table was printed.
 OK = 0
-#: ``check``: a browser blocks the request. ``lint``: some warning.
+#: ``check``: a browser blocks the request. ``lint``: some warning. ``origins remove``:
+#: the origin was not in the set (nothing changed).
 FOUND = 1
 #: A usage error, click's own: a bad option, or no app to load (``--app``).
 USAGE_ERROR = 2
