@@ -74,6 +74,11 @@ def create_app(metrics: Any = None) -> Flask:
     def health() -> str:
         return "ok"
 
+    @app.after_request
+    def name_the_worker(response: Response) -> Response:
+        response.headers["X-Worker"] = str(os.getpid())  # which process answered
+        return response
+
     @app.get("/metrics")
     def metrics_page() -> Response:
         from prometheus_client import (
@@ -148,7 +153,10 @@ def send_mix(send: Send, times: int = 1) -> None:
                 assert got == status, (method, path, headers, got)
 
 
-def http_sender(port: int) -> Send:
+def http_sender(port: int, counted_by: set[str] | None = None) -> Send:
+    """Send one request on a new connection; with ``counted_by``, add to it the worker
+    (``X-Worker``) that answered each request to ``/api/items`` with an ``Origin``
+    (always counted)."""
     def send(method: str, path: str, headers: dict[str, str]) -> int:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         try:
@@ -156,6 +164,10 @@ def http_sender(port: int) -> Send:
                                headers=headers)
             response = connection.getresponse()
             response.read()
+            worker = response.headers.get("X-Worker")
+            if counted_by is not None and worker and path == "/api/items" and \
+                    "Origin" in headers:
+                counted_by.add(worker)
             return response.status
         finally:
             connection.close()

@@ -504,10 +504,11 @@ def test_a_decorator_only_app_answers_alike_in_every_worker() -> None:
 
     # Sync workers take one connection at a time, so both workers get requests.
     with serve("decorator_only", "sync") as port, ThreadPoolExecutor(max_workers=8) as pool:
-        for _ in range(20):  # until both workers have booted and answer (bounded)
-            warm = set(pool.map(lambda _: one("GET")[3], range(16)))
-            if len(warm) == WORKERS:
-                break
+        warm: set[str] = set()
+        deadline = time.monotonic() + 60
+        while len(warm) < WORKERS:  # until every worker has booted and answers (bounded)
+            assert time.monotonic() < deadline, f"only {len(warm)} worker(s) answered"
+            warm |= set(pool.map(lambda _: one("GET")[3], range(16)))
         answers = list(pool.map(one, ["PREFLIGHT", "GET"] * 60))
     distinct = {answer[:3] for answer in answers}
     assert distinct == {("PREFLIGHT", 401, None), ("GET", 200, origin)}, distinct
