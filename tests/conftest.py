@@ -109,3 +109,19 @@ def made() -> Iterator[list[CachedOrigins]]:
     yield made
     for origins in made:
         origins.close()
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The origins that a compiled matcher (static or loaded) checked, in order."""
+    from flask_crossorigin.origins import OriginMatcher
+
+    seen: list[str] = []
+    original = OriginMatcher.check
+
+    def spy(self: OriginMatcher, origin: str, policy_name: str) -> Any:
+        seen.append(origin)
+        return original(self, origin, policy_name)
+
+    monkeypatch.setattr(OriginMatcher, "check", spy)
+    return seen

@@ -55,9 +55,14 @@ def gunicorn(
             time.sleep(0.1)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        stop(process)
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    """Terminate a server started by a test and wait for it (killed after 30 s)."""
+    process.terminate()
+    try:
+        process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()

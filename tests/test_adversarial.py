@@ -26,14 +26,13 @@ from flask import Flask, jsonify
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-import flask_crossorigin
 from flask_crossorigin import CORS
 from flask_crossorigin.headers import HeaderListError, parse_request_headers
 
+from .test_refusal_cost import executed, ours
+
 ROOT = Path(__file__).resolve().parent.parent
 FUZZ = ROOT / "fuzz"
-# Where the package under test lives: the checkout, or site-packages under tox.
-PACKAGE = str(Path(flask_crossorigin.__file__).resolve().parent)
 TRUSTED = "https://trusted.example.com"
 
 # -- the policies under attack ------------------------------------------------------------------
@@ -255,24 +254,7 @@ def test_refusals_are_logged_on_one_line(caplog: pytest.LogCaptureFixture) -> No
 
 def lines_executed(action: Callable[[], Any]) -> int:
     """How many lines of flask_crossorigin ``action`` executes (a tracer counts them)."""
-    count = 0
-
-    def local(frame: types.FrameType, event: str, arg: Any) -> Any:
-        nonlocal count
-        if event == "line":
-            count += 1
-        return local
-
-    def global_(frame: types.FrameType, event: str, arg: Any) -> Any:
-        return local if frame.f_code.co_filename.startswith(PACKAGE) else None
-
-    previous = sys.gettrace()
-    sys.settrace(global_)
-    try:
-        action()
-    finally:
-        sys.settrace(previous)
-    return count
+    return sum(ours(executed(action)).values())
 
 
 def work_of_request(client: Any, environ: dict[str, str], preflight: bool) -> int:

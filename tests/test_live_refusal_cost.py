@@ -20,7 +20,6 @@ from flask import Flask
 
 from flask_crossorigin import CORS, CachedOrigins, request_refused
 from flask_crossorigin.origin_lookups import OriginLookups
-from flask_crossorigin.origins import OriginMatcher
 from flask_crossorigin.policy import UNLISTED_MEMO_ORIGIN_LENGTH, UNLISTED_MEMO_SIZE
 
 from .test_cached_origins import wait_until
@@ -29,14 +28,6 @@ from .test_refusal_cost import executed, ours
 
 LISTED = "https://app.example.com"
 REFUSED = "https://evil.example.net"
-
-
-@pytest.fixture
-def made() -> Iterator[list[CachedOrigins]]:
-    made: list[CachedOrigins] = []
-    yield made
-    for origins in made:
-        origins.close()
 
 
 #: The receivers connected by this module's apps, disconnected after each test (a
@@ -49,20 +40,6 @@ def disconnect() -> Iterator[None]:
     yield
     while _connected:
         request_refused.disconnect(_connected.pop())
-
-
-@pytest.fixture
-def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The origins that a loaded (compiled) set checked, in order."""
-    seen: list[str] = []
-    original = OriginMatcher.check
-
-    def spy(self: OriginMatcher, origin: str, policy_name: str) -> Any:
-        seen.append(origin)
-        return original(self, origin, policy_name)
-
-    monkeypatch.setattr(OriginMatcher, "check", spy)
-    return seen
 
 
 def app_with(origins: Any) -> tuple[Flask, list[str]]:

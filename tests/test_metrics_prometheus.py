@@ -27,6 +27,7 @@ import pytest
 
 from .metrics_app import ROOT, gunicorn, http_sender
 from .redis_server import free_port
+from .servers import stop
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 DOCS = ROOT / "docs" / "metrics.rst"
@@ -99,12 +100,7 @@ def prometheus(tmp_path: Path, target_port: int) -> Iterator[str]:
         wait_until(lambda: _ready(base), 60, lambda: "prometheus is not ready")
         yield base
     finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+        stop(process)
 
 
 def _ready(base: str) -> bool:

@@ -20,7 +20,6 @@ import pytest
 from flask import Flask
 
 from flask_crossorigin import CORS, CachedOrigins, request_refused
-from flask_crossorigin.origins import OriginMatcher
 from flask_crossorigin.policy import UNLISTED_MEMO_ORIGIN_LENGTH, UNLISTED_MEMO_SIZE
 
 PACKAGE = "flask_crossorigin"
@@ -151,20 +150,6 @@ def test_the_refusal_is_explained_as_soon_as_somebody_listens(
         "'https://evil.example.net' matches none of the allowed origins of "
         "resources['/api/*']; add it to origins if it should be allowed"]
     assert formatted_reasons == ["origin-not-allowed", "origin-not-allowed"]
-
-
-@pytest.fixture
-def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The origins that a static matcher checked, in order."""
-    seen: list[str] = []
-    original = OriginMatcher.check
-
-    def spy(self: OriginMatcher, origin: str, policy_name: str) -> Any:
-        seen.append(origin)
-        return original(self, origin, policy_name)
-
-    monkeypatch.setattr(OriginMatcher, "check", spy)
-    return seen
 
 
 def test_an_unlisted_origin_is_checked_once_then_remembered(checks: list[str]) -> None:
