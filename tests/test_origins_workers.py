@@ -140,6 +140,19 @@ class Traffic:
             time.sleep(0.05)
 
 
+def app_files(tmp_path: Path, redis_url: str) -> tuple[Path, Path, dict[str, str]]:
+    """What ``tests/origins_app.py`` reads: an empty tenant table, the flaky loader's mode
+    file (``ok``), and the environment that names them."""
+    table = tmp_path / "tenants.sqlite3"
+    with sqlite3.connect(table) as connection:
+        connection.execute("CREATE TABLE tenants (origin TEXT PRIMARY KEY)")
+    flaky_mode = tmp_path / "flaky"
+    flaky_mode.write_text("ok")
+    environ = {"CROSSORIGIN_REDIS_URL": redis_url, "CROSSORIGIN_TABLE": str(table),
+               "CROSSORIGIN_FLAKY": str(flaky_mode)}
+    return table, flaky_mode, environ
+
+
 def gunicorn(environ: dict[str, str], preload: bool) -> AbstractContextManager[int]:
     return serve("tests.origins_app:create_app()", environ, WORKERS,
                  extra=["--preload"] if preload else [])
@@ -193,13 +206,7 @@ def test_uwsgi_workers_forked_without_fork_hooks_follow_removals_and_close_on_ti
     granted in every worker within 1 s, and max_stale closes every worker on time."""
     import pyuwsgi  # noqa: F401  (a test dependency; fails loudly when missing)
 
-    table = tmp_path / "tenants.sqlite3"
-    with sqlite3.connect(table) as connection:
-        connection.execute("CREATE TABLE tenants (origin TEXT PRIMARY KEY)")
-    flaky_mode = tmp_path / "flaky"
-    flaky_mode.write_text("ok")
-    environ = {"CROSSORIGIN_REDIS_URL": redis_server.url, "CROSSORIGIN_TABLE": str(table),
-               "CROSSORIGIN_FLAKY": str(flaky_mode)}
+    table, _, environ = app_files(tmp_path, redis_server.url)
     store = RedisOrigins(redis_server.url, ttl=TTL, max_stale=MAX_STALE)
     store.add(NEW)
     with sqlite3.connect(table) as connection:  # loaded by the master, before it forks
@@ -267,13 +274,7 @@ def test_every_worker_converges_within_a_second_and_fails_closed(
         redis_server: Any, tmp_path: Path, preload: bool) -> None:
     """``preload``: the app (its first load, threads, Redis connection) is made in
     gunicorn's master and forked; otherwise each worker imports the app itself."""
-    table = tmp_path / "tenants.sqlite3"
-    with sqlite3.connect(table) as connection:
-        connection.execute("CREATE TABLE tenants (origin TEXT PRIMARY KEY)")
-    flaky_mode = tmp_path / "flaky"
-    flaky_mode.write_text("ok")
-    environ = {"CROSSORIGIN_REDIS_URL": redis_server.url, "CROSSORIGIN_TABLE": str(table),
-               "CROSSORIGIN_FLAKY": str(flaky_mode)}
+    table, flaky_mode, environ = app_files(tmp_path, redis_server.url)
     # What the admin side of the app uses: the same set and the same channel.
     store = RedisOrigins(redis_server.url, ttl=TTL, max_stale=MAX_STALE)
     tenants = CachedOrigins(lambda: table_origins(str(table)), invalidate_via=redis_server.url,

@@ -29,17 +29,7 @@ from flask_crossorigin import CORS, cross_origin
 from flask_crossorigin.policy import Policy
 
 from .conftest import TRUSTED, preflight
-
-EVIL = "https://evil.example"
-
-POLICIES: dict[str, dict[str, Any]] = {
-    "any origin": {},
-    "any origin, send_wildcard": {"send_wildcard": True},
-    "listed": {"origins": [TRUSTED]},
-    "listed, credentials": {"origins": [TRUSTED], "supports_credentials": True},
-    "regex, credentials": {"origins": [r"https://trusted\.example"],
-                           "supports_credentials": True},
-}
+from .test_app_headers import EVIL, POLICIES  # the same policies, under the same names
 
 # Header lines a response class may add by default ("{origin}" is never known to a
 # class, so only fixed values).
